@@ -1,0 +1,162 @@
+/**
+ * The detached keep-alive launcher: a Chromium that outlives the process that asked for it.
+ *
+ * It runs in its own process group with its own profile (`~/.raptor/profiles/<name>`) and a
+ * CDP port chosen by Chromium (`--remote-debugging-port=0`, read back from the profile's
+ * `DevToolsActivePort`). `raptor-browser.json` in the profile records pid, CDP URL and browser id,
+ * so later processes can reattach, and `stop` / cleanup can prove a browser is raptor's own
+ * before touching it: raptor never kills a browser it did not launch.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { RaptorError, errnoCode } from '../errors.js';
+import { isAlive } from '../store/file-lock.js';
+import { probeCdp } from './connect.js';
+import { chromiumArgs } from './find.js';
+
+export const KEEP_ALIVE_FILE = 'raptor-browser.json';
+
+export interface KeptAliveBrowser {
+  pid: number;
+  cdpUrl: string;
+  browserId: string;
+  profileDir: string;
+  executablePath: string;
+  startedAt: string;
+  /** The store whose session this browser serves (its `location`), so cleanup of one store never stops another's browsers. */
+  store?: string;
+}
+
+export interface KeepAliveOptions {
+  profileDir: string;
+  executablePath: string;
+  /** @default true */
+  headless?: boolean;
+  args?: string[];
+  /** Pages to open at start. @default ['about:blank'] */
+  urls?: string[];
+  /** @default 20_000 */
+  timeoutMs?: number;
+  /** Recorded in `raptor-browser.json`: the store the session lives in. */
+  store?: string;
+}
+
+/** Starts a detached Chromium and waits until its CDP endpoint answers. */
+export async function launchKeepAlive(options: KeepAliveOptions): Promise<KeptAliveBrowser> {
+  const { profileDir, executablePath } = options;
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  await mkdir(profileDir, { recursive: true, mode: 0o700 });
+  const portFile = join(profileDir, 'DevToolsActivePort');
+  await rm(portFile, { force: true }); // a previous browser's port must not be mistaken for this one's
+  const args = [
+    ...chromiumArgs(),
+    ...(options.headless === false ? [] : ['--headless=new']),
+    `--user-data-dir=${profileDir}`,
+    '--remote-debugging-port=0',
+    '--remote-debugging-address=127.0.0.1',
+    ...(options.args ?? []),
+    ...(options.urls ?? ['about:blank']),
+  ];
+  const child = spawn(executablePath, args, { detached: true, stdio: 'ignore' });
+  let exited: string | undefined;
+  let spawnError: Error | undefined;
+  child.once('exit', (code, signal) => (exited = signal ?? `code ${code}`));
+  child.once('error', (error) => (spawnError = error));
+  child.unref();
+
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (spawnError) throw new RaptorError('BROWSER_FAILED', `Cannot start \`${executablePath}\`: ${spawnError.message}.`, { cause: spawnError });
+    if (exited) {
+      throw new RaptorError(
+        'BROWSER_FAILED',
+        `The browser exited at start (${exited}). Another Chromium may be using the profile \`${profileDir}\`: run \`raptor stop\` or close it.`,
+      );
+    }
+    const port = readPort(portFile);
+    if (port !== undefined) {
+      const cdpUrl = `http://127.0.0.1:${port}`;
+      const probe = await probeCdp(cdpUrl, 2000);
+      if (probe.alive) {
+        const info: KeptAliveBrowser = {
+          pid: child.pid!,
+          cdpUrl,
+          browserId: probe.browserId,
+          profileDir,
+          executablePath,
+          startedAt: new Date().toISOString(),
+          ...(options.store ? { store: options.store } : {}),
+        };
+        await writeFile(join(profileDir, KEEP_ALIVE_FILE), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+        return info;
+      }
+    }
+    if (Date.now() > deadline) {
+      killGroup(child.pid!, 'SIGKILL');
+      throw new RaptorError('BROWSER_FAILED', `The browser did not open its CDP port within ${timeoutMs} ms; it was stopped.`);
+    }
+    await delay(25);
+  }
+}
+
+function readPort(portFile: string): number | undefined {
+  try {
+    const port = Number(readFileSync(portFile, 'utf8').split('\n')[0]);
+    return Number.isInteger(port) && port > 0 ? port : undefined;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+export async function readKeepAlive(profileDir: string): Promise<KeptAliveBrowser | undefined> {
+  try {
+    return JSON.parse(await readFile(join(profileDir, KEEP_ALIVE_FILE), 'utf8')) as KeptAliveBrowser;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * True when `info.pid` is alive *and* is the Chromium raptor started with that profile
+ * (its command line names the profile dir), so a recycled pid is never mistaken for it.
+ */
+export function isOwnBrowserRunning(info: KeptAliveBrowser): boolean {
+  if (!isAlive(info.pid)) return false;
+  try {
+    const cmdline = readFileSync(`/proc/${info.pid}/cmdline`, 'utf8');
+    return cmdline.includes(`--user-data-dir=${info.profileDir}`);
+  } catch (error) {
+    // No /proc (macOS, Windows): the pid alone must do, as long as its CDP endpoint is ours (checked by callers).
+    if (errnoCode(error) === 'ENOENT' && process.platform !== 'linux') return true;
+    return false;
+  }
+}
+
+/** Stops the kept-alive browser of `profileDir`. Returns false when none of ours was running. */
+export async function stopKeepAlive(profileDir: string, timeoutMs = 5000): Promise<boolean> {
+  const info = await readKeepAlive(profileDir);
+  if (!info || !isOwnBrowserRunning(info)) {
+    await rm(join(profileDir, KEEP_ALIVE_FILE), { force: true });
+    return false;
+  }
+  killGroup(info.pid, 'SIGTERM');
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(info.pid) && Date.now() < deadline) await delay(50);
+  if (isAlive(info.pid)) killGroup(info.pid, 'SIGKILL');
+  await rm(join(profileDir, KEEP_ALIVE_FILE), { force: true });
+  return true;
+}
+
+/** Signals the browser's whole process group (renderers, GPU and utility processes too). */
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if (errnoCode(error) !== 'ESRCH') throw error;
+  }
+}

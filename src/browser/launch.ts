@@ -1,0 +1,66 @@
+/**
+ * Relaunching a session in a browser this process owns: Playwright's `launch()` +
+ * `newContext({ storageState })`, plus the sessionStorage Playwright does not restore.
+ */
+import type { Browser, BrowserContext, BrowserContextOptions } from 'playwright-core';
+import { RaptorError } from '../errors.js';
+import type { BrowserType, SessionStorageMap, StorageState } from '../record.js';
+import { chromiumArgs, findBrowser, installHint } from './find.js';
+import { addSessionStorage } from './session-storage.js';
+
+export interface BrowserLaunchOptions {
+  /** A Chromium executable; found with `findBrowser()` when omitted. */
+  executablePath?: string;
+  /** @default true */
+  headless?: boolean;
+  /** Extra command-line flags, after raptor's own. */
+  args?: string[];
+  /** @default 30_000 */
+  timeoutMs?: number;
+}
+
+export interface SavedState {
+  browserType: BrowserType;
+  storageState: StorageState;
+  sessionStorage?: SessionStorageMap;
+}
+
+/** Playwright's own storage state type. raptor's schema is looser (it keeps keys Playwright adds later). */
+export type PlaywrightStorageState = Exclude<NonNullable<BrowserContextOptions['storageState']>, string>;
+
+export function toPlaywrightState(state: StorageState): PlaywrightStorageState {
+  return state as PlaywrightStorageState;
+}
+
+export async function launchBrowser(browserType: BrowserType, options: BrowserLaunchOptions = {}): Promise<Browser> {
+  const playwright = await import('playwright-core');
+  const headless = options.headless ?? true;
+  const timeout = options.timeoutMs ?? 30_000;
+  try {
+    if (browserType === 'chromium') {
+      const executablePath = options.executablePath ?? (await findBrowser()).executablePath;
+      return await playwright.chromium.launch({ executablePath, headless, timeout, args: [...chromiumArgs(), ...(options.args ?? [])] });
+    }
+    return await playwright[browserType].launch({ headless, timeout, args: options.args });
+  } catch (error) {
+    if (error instanceof RaptorError) throw error;
+    const message = (error as Error).message;
+    if (/Executable doesn't exist|executable.*not found/i.test(message)) {
+      throw new RaptorError('BROWSER_NOT_FOUND', `No ${browserType} browser is installed. Install one with ${browserType === 'chromium' ? installHint() : `\`npx playwright install ${browserType}\``}.`, { cause: error });
+    }
+    throw new RaptorError('BROWSER_FAILED', `Could not launch ${browserType}: ${message.split('\n')[0]}`, { cause: error });
+  }
+}
+
+/** Launches a browser and opens a context holding `state`. */
+export async function launchWithState(state: SavedState, options: BrowserLaunchOptions = {}): Promise<{ browser: Browser; context: BrowserContext }> {
+  const browser = await launchBrowser(state.browserType, options);
+  try {
+    const context = await browser.newContext({ storageState: toPlaywrightState(state.storageState) });
+    await addSessionStorage(context, state.sessionStorage);
+    return { browser, context };
+  } catch (error) {
+    await browser.close().catch(() => undefined); // report the launch failure, not a second error from cleanup
+    throw error;
+  }
+}

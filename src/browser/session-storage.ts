@@ -1,0 +1,22 @@
+/**
+ * Puts saved sessionStorage back. sessionStorage belongs to a tab, so it is restored by an
+ * init script that runs in every new document: it fills the tab's sessionStorage for its
+ * origin only while that tab's storage is still empty, so reloads keep what the app wrote.
+ */
+import type { BrowserContext } from 'playwright-core';
+import type { SessionStorageMap } from '../record.js';
+
+function restoreSessionStorage(saved: Record<string, Record<string, string>>): void {
+  try {
+    const items = saved[location.origin];
+    if (!items || sessionStorage.length > 0) return;
+    for (const key of Object.keys(items)) sessionStorage.setItem(key, items[key]!);
+  } catch {
+    // opaque origins and sandboxed frames have no sessionStorage; nothing to restore there
+  }
+}
+
+export async function addSessionStorage(context: BrowserContext, saved: SessionStorageMap | undefined): Promise<void> {
+  if (!saved || Object.keys(saved).length === 0) return;
+  await context.addInitScript(restoreSessionStorage, saved);
+}

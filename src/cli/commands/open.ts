@@ -1,0 +1,55 @@
+/**
+ * `raptor open <name> [url]`: a browser window with the session loaded, for a person. When the
+ * last tab or the window is closed (or on Ctrl-C), the state is saved back into the session.
+ */
+import type { Command } from 'commander';
+import type { Run } from '../command.js';
+import { withManager, type CliContext } from '../context.js';
+import { examples, quote, type CommandOutput } from '../output.js';
+
+interface OpenFlags {
+  headless?: boolean;
+}
+
+export function registerOpen(program: Command, run: Run): void {
+  program
+    .command('open')
+    .summary('open a browser window with a session; save it back on close')
+    .description('Open a browser window with the session loaded (created when new); when you close it, or press Ctrl-C, its state is saved back into the session')
+    .argument('<name>', 'session name')
+    .argument('[url]', 'open this URL')
+    .option('--headless', 'no window (for scripts; stop with Ctrl-C / SIGTERM)')
+    .addHelpText(
+      'after',
+      examples([
+        ['raptor open acme-admin https://app.acme.test', 'use the app as acme-admin; close the window to save'],
+        ['raptor open new-account https://app.acme.test/signup', 'log in for the first time; closing saves the new session'],
+      ]),
+    )
+    .action(run((cli, name: string, url: string | undefined, flags: OpenFlags) => open(cli, name, url, flags)));
+}
+
+export async function open(cli: CliContext, name: string, url: string | undefined, flags: OpenFlags): Promise<CommandOutput> {
+  const { openInteractive } = await import('../../interactive.js');
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const result = await withManager(cli, {}, (manager) => {
+      cli.notice(`opened ${name}${url ? ` at ${url}` : ''}; close the window (or press Ctrl-C) to save.`);
+      return openInteractive(manager, name, { ...(url ? { url } : {}), launchOptions: { headless: flags.headless === true }, stop: stopped });
+    });
+    const data = { name, saved: result.session !== undefined, created: result.created, revision: result.session?.revision ?? null };
+    return {
+      data,
+      text: () =>
+        result.session
+          ? `${result.created ? 'Created' : 'Saved'} ${quote(name)} (revision ${result.session.revision}, ${result.session.storageState.cookies.length} cookies).`
+          : `Nothing was captured from the browser; ${quote(name)} is unchanged.`,
+    };
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * `raptor watch`: prints store changes as they happen until Ctrl-C (SIGINT) or SIGTERM, then
+ * closes the watcher and returns normally, so the exit code is 0. With `--json`, NDJSON: one
+ * event per line, `{ "type", "name", "revision"?, "reason"?, "at" }`.
+ */
+import type { Command } from 'commander';
+import type { StoreEvent } from '../../store/types.js';
+import type { Run } from '../command.js';
+import { withManager, type CliContext } from '../context.js';
+import { examples, type CommandOutput } from '../output.js';
+
+export function registerWatch(program: Command, run: Run): void {
+  program
+    .command('watch')
+    .summary('print session changes as they happen')
+    .description('Print session changes (put, delete, quarantine) until Ctrl-C. With --json: one JSON event per line')
+    .addHelpText(
+      'after',
+      examples([
+        ['raptor watch', 'follow changes'],
+        ['raptor watch --json | jq -c "select(.type == \\"delete\\")"', 'react to deletions'],
+      ]),
+    )
+    .action(run((cli) => watch(cli)));
+}
+
+export async function watch(cli: CliContext, until: Promise<unknown> = signalled()): Promise<CommandOutput> {
+  await withManager(cli, {}, async (manager) => {
+    cli.logger.info({ dir: manager.store.location }, 'watching for session changes; Ctrl-C to stop');
+    const stop = manager.watch((event) => {
+      const line = { ...event, at: new Date().toISOString() };
+      cli.emit(line, describeEvent(line));
+    });
+    try {
+      await until;
+    } finally {
+      stop();
+    }
+  });
+  return {};
+}
+
+function describeEvent(event: StoreEvent & { at: string }): string {
+  switch (event.type) {
+    case 'put':
+      return `${event.at}  put         ${event.name} (revision ${event.revision})`;
+    case 'delete':
+      return `${event.at}  delete      ${event.name}`;
+    case 'quarantine':
+      return `${event.at}  quarantine  ${event.name}: ${event.reason}`;
+  }
+}
+
+/** Resolves on the first SIGINT or SIGTERM; the listeners replace Node's default of dying at once. */
+function signalled(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * Parsing of option values and input files the CLI reads. Everything here fails with a
+ * `RaptorError` whose code maps to exit 2 (usage / invalid input), never with a raw
+ * `SyntaxError` or a zod stack.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from '../duration.js';
+import { RaptorError, errnoCode, type Issue } from '../errors.js';
+import { StorageStateSchema, type StorageState } from '../record.js';
+import type { Json } from '../sanitize.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function usage(message: string): RaptorError {
+  return new RaptorError('USAGE', message);
+}
+
+/** Collects a repeatable option (`--tag a --tag b`) into an array. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Checks a `--ttl` value now, so a typo fails before any browser is touched. */
+export function parseTtl(text: string): string {
+  parseDuration(text, '--ttl');
+  return text;
+}
+
+const MetadataSchema = z.record(z.string(), z.json());
+
+/** `--metadata '{"owner":"qa"}'`: a JSON object. */
+export function parseMetadata(text: string): Record<string, Json> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new RaptorError('INVALID_INPUT', `--metadata is not JSON (${(error as Error).message}). Pass an object, e.g. \`--metadata '{"owner":"qa"}'\`.`);
+  }
+  const parsed = MetadataSchema.safeParse(raw);
+  if (!parsed.success) throw new RaptorError('INVALID_INPUT', '--metadata must be a JSON object, e.g. `{"owner":"qa"}`.');
+  return parsed.data as Record<string, Json>;
+}
+
+/** Reads and parses a JSON file given on the command line. */
+export async function readJsonFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const reason = errnoCode(error) === 'ENOENT' ? 'no such file' : errnoCode(error) === 'EISDIR' ? 'it is a directory' : (error as Error).message;
+    throw new RaptorError('INVALID_INPUT', `Cannot read ${what} \`${path}\`: ${reason}.`, { cause: error });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new RaptorError('INVALID_INPUT', `${what} \`${path}\` is not valid JSON: ${(error as Error).message}.`, {
+      issues: [{ code: 'INVALID_JSON', message: (error as Error).message, path: '' }],
+    });
+  }
+}
+
+/** Checks that `raw` is a Playwright storage state (`{ cookies: [...], origins: [...] }`). */
+export function parseStorageState(raw: unknown, path: string): StorageState {
+  const parsed = StorageStateSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issues: Issue[] = parsed.error.issues.map((issue) => ({ code: 'SCHEMA', message: issue.message, path: issue.path.map(String).join('.') }));
+  const first = issues[0]!;
+  throw new RaptorError(
+    'INVALID_INPUT',
+    `\`${path}\` is not a Playwright storage state (${first.path || 'file'}: ${first.message}${issues.length > 1 ? `; ${issues.length - 1} more` : ''}). Create one with \`context.storageState({ path })\`.`,
+    { issues },
+  );
+}
+
+/** `.auth/admin.json` -> `admin`: the session name an imported file gets without `--name`. */
+export function nameFromFile(path: string): string {
+  const file = basename(path);
+  return basename(file, extname(file)) || file;
+}

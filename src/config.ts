@@ -1,0 +1,147 @@
+/**
+ * Where raptor keeps things and the user's settings (`~/.raptor/config.json`, via conf).
+ *
+ * Precedence: explicit option (CLI flag / API argument) > environment variable > config file > default.
+ * The config file is validated with zod on every read: a hand-edited bad value is a clear
+ * `CONFIG_INVALID`, never silently reset (conf's own behaviour is to reset; we validate first).
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { RaptorError } from './errors.js';
+import { parseDuration } from './duration.js';
+
+const Duration = z.string().refine((v) => {
+  try {
+    parseDuration(v);
+    return true;
+  } catch {
+    return false; // reported by zod as this key's issue
+  }
+}, 'must be a duration such as `30s`, `12h` or `7d`');
+
+export const SettingsSchema = z.object({
+  /** Chromium executable used to launch browsers. */
+  browser: z.string().min(1).optional(),
+  /** Launch browsers headless. @default true */
+  headless: z.boolean().default(true),
+  /** Sessions not updated for this long count as expired. Unset: only `expiresAt` expires a session. */
+  maxAge: Duration.optional(),
+  /** How long quarantined files are kept before `clean` purges them. @default '30d' */
+  quarantineRetention: Duration.default('30d'),
+  /** How long journals of completed crawls (and of crawls whose session is gone) are kept. @default '7d' */
+  crawlRetention: Duration.default('7d'),
+  /** How long `restore` waits for `/json/version` before declaring a browser dead. @default 1500 */
+  probeTimeoutMs: z.number().int().min(50).max(60_000).default(1500),
+  /** Where sessions live: `postgres://…`, `memory:` or a directory. RAPTOR_STORE, `--store` and `--dir` override it. @default the file store in `~/.raptor/sessions` */
+  store: z.string().min(1).optional(),
+  /** Encrypt the browser state of sessions at rest (AES-256-GCM; key from RAPTOR_KEY or ~/.raptor/key). @default 'off' */
+  encryption: z.enum(['on', 'off']).default('off'),
+  /** pino level for stderr logs. @default 'warn' */
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+});
+
+export type Settings = z.infer<typeof SettingsSchema>;
+export type SettingKey = keyof Settings;
+export const SETTING_KEYS = Object.keys(SettingsSchema.shape) as SettingKey[];
+
+export interface Paths {
+  home: string;
+  sessionsDir: string;
+  profilesDir: string;
+  configFile: string;
+}
+
+export interface PathOptions {
+  /** Overrides RAPTOR_SESSIONS_DIR and `<home>/sessions`. */
+  dir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function resolvePaths(options: PathOptions = {}): Paths {
+  const env = options.env ?? process.env;
+  const home = resolve(env['RAPTOR_HOME'] || join(homedir(), '.raptor'));
+  const sessionsDir = resolve(options.dir || env['RAPTOR_SESSIONS_DIR'] || join(home, 'sessions'));
+  return { home, sessionsDir, profilesDir: join(home, 'profiles'), configFile: join(home, 'config.json') };
+}
+
+type ConfStore = { store: Record<string, unknown>; set(key: string, value: unknown): void; delete(key: string): void; path: string };
+
+async function openConf(home: string): Promise<ConfStore> {
+  const { default: Conf } = await import('conf');
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  try {
+    return new Conf({ cwd: home, configName: 'config', projectName: 'raptor', configFileMode: 0o600 }) as unknown as ConfStore;
+  } catch (error) {
+    throw new RaptorError('CONFIG_INVALID', `Cannot read ${join(home, 'config.json')}: ${(error as Error).message}. Fix or delete the file.`, { cause: error });
+  }
+}
+
+function parseSettings(raw: unknown, file: string): Settings {
+  const parsed = SettingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    throw new RaptorError(
+      'CONFIG_INVALID',
+      `${file}: \`${first.path.join('.')}\` ${first.message}. Fix it with \`raptor config set ${String(first.path[0])} <value>\` or delete the key.`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Settings from the config file with environment overrides applied. */
+export async function loadSettings(paths: Paths, env: NodeJS.ProcessEnv = process.env): Promise<Settings> {
+  const { readFile } = await import('node:fs/promises');
+  let raw: unknown = {};
+  try {
+    raw = JSON.parse(await readFile(paths.configFile, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new RaptorError('CONFIG_INVALID', `Cannot read ${paths.configFile}: ${(error as Error).message}. Fix or delete the file.`, { cause: error });
+    }
+  }
+  const settings = parseSettings(raw, paths.configFile);
+  if (env['RAPTOR_BROWSER']) settings.browser = env['RAPTOR_BROWSER'];
+  if (env['RAPTOR_LOG_LEVEL']) settings.logLevel = parseSettings({ logLevel: env['RAPTOR_LOG_LEVEL'] }, 'RAPTOR_LOG_LEVEL').logLevel;
+  return settings;
+}
+
+/** Parses a CLI string for `key` (`true`, `1500`, `7d`) into its typed value and validates it. */
+export function assertSettingKey(key: string): asserts key is SettingKey {
+  if (!(SETTING_KEYS as string[]).includes(key)) {
+    throw new RaptorError('USAGE', `Unknown setting \`${key}\`. Known settings: ${SETTING_KEYS.join(', ')}.`);
+  }
+}
+
+export function parseSettingValue(key: string, text: string): unknown {
+  assertSettingKey(key);
+  const shape = SettingsSchema.shape[key as SettingKey];
+  const candidates: unknown[] = [text];
+  if (text === 'true' || text === 'false') candidates.unshift(text === 'true');
+  if (/^-?\d+(\.\d+)?$/.test(text)) candidates.unshift(Number(text));
+  for (const candidate of candidates) {
+    if (shape.safeParse(candidate).success) return candidate;
+  }
+  const issue = shape.safeParse(candidates.at(-1)).error?.issues[0];
+  throw new RaptorError('USAGE', `\`${text}\` is not a valid \`${key}\`: ${issue?.message ?? 'wrong type'}.`);
+}
+
+export async function setSetting(paths: Paths, key: string, text: string, env: NodeJS.ProcessEnv = process.env): Promise<Settings> {
+  const value = parseSettingValue(key, text);
+  const conf = await openConf(paths.home);
+  const next = parseSettings({ ...conf.store, [key]: value }, paths.configFile);
+  if (key === 'encryption' && value === 'on' && !env['RAPTOR_KEY']) {
+    // Turning encryption on creates the key file (0600) unless a key is already there.
+    const { loadKeyRing, newKey, writeKeyFile } = await import('./encryption.js');
+    if (!(await loadKeyRing(paths.home, env)).current) await writeKeyFile(paths.home, newKey());
+  }
+  conf.set(key, value);
+  return next;
+}
+
+export async function unsetSetting(paths: Paths, key: string): Promise<void> {
+  assertSettingKey(key);
+  const conf = await openConf(paths.home);
+  conf.delete(key);
+}

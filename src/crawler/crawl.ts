@@ -1,0 +1,359 @@
+/**
+ * A crawl bound to a session, that survives its own crashes.
+ *
+ * `Crawl.open()` takes ownership of the crawl, restores the session (reattaching to the
+ * kept-alive browser when it still lives, relaunching with the saved state otherwise) and the
+ * crawl's progress from its journal: URLs that were in flight when the last owner died go back
+ * to pending. `run(handler)` works through pending URLs with N pages in parallel. While it runs:
+ * a heartbeat every `heartbeatMs`, a snapshot every `compactEveryMs`, the session's state saved
+ * every `saveStateEveryMs`, and a relaunch with the saved state if the browser dies.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import { probeCdp } from '../browser/connect.js';
+import { RaptorError, isRaptorError } from '../errors.js';
+import { SessionManager } from '../manager.js';
+import { stemFor } from '../names.js';
+import type { RestoredSession, RestoreOptions } from '../restore.js';
+import { sanitizeJson, type Json } from '../sanitize.js';
+import { HealthMeter } from './health.js';
+import { CrawlJournal, type JournalOptions } from './journal.js';
+import { readHeartbeat, takeOwnership, type Ownership } from './owner.js';
+import type { CrawlState, Progress } from './state.js';
+
+export interface CrawlOptions {
+  /** The session the crawl runs as. */
+  session: string;
+  manager?: SessionManager;
+  env?: NodeJS.ProcessEnv;
+  /** `auto`: resume a crawl that was interrupted, else start. `resume`: there must be one. `restart`: forget progress. @default 'auto' */
+  mode?: 'auto' | 'resume' | 'restart';
+  /** URLs to start from (ignored when already known). */
+  seeds?: string[];
+  /** Pages worked on at once. @default 4 */
+  concurrency?: number;
+  /** Attempts per URL before it counts as failed. @default 3 */
+  maxAttempts?: number;
+  /** @default 1000 */
+  heartbeatMs?: number;
+  /** @default 30_000 */
+  compactEveryMs?: number;
+  /** How often cookies and storage are saved to the session, so a relaunch starts from the latest login state. @default 30_000 */
+  saveStateEveryMs?: number;
+  /** Answers that mean "this session is blocked". @default [401, 403, 429] */
+  blockedStatuses?: number[];
+  /** Blocked answers in a row after which the session is retired and the crawl stops. @default 5 */
+  maxBlocked?: number;
+  /** @default 30_000 */
+  navigationTimeoutMs?: number;
+  restoreOptions?: Omit<RestoreOptions, 'keepAlive'>;
+  journal?: JournalOptions;
+  /** Stop cleanly (snapshot, heartbeat `paused`) on SIGINT/SIGTERM. @default false */
+  handleSignals?: boolean;
+}
+
+export interface PageTask {
+  url: string;
+  page: Page;
+  response: Response | null;
+  /** 1 on the first try. */
+  attempt: number;
+  /** Adds URLs (resolved against this page's URL, fragments dropped) unless already known. */
+  enqueue(urls: string[]): number;
+}
+
+/** Handles one page; what it returns (small plain JSON) is kept as the URL's result. */
+export type PageHandler = (task: PageTask) => Promise<Json | void>;
+
+const MAX_RESULT_BYTES = 16 * 1024;
+
+export function crawlDirFor(home: string, session: string): string {
+  return join(home, 'crawls', stemFor(session));
+}
+
+export class Crawl {
+  /** `reattached` when the kept-alive browser survived, `relaunched` otherwise. */
+  mode: 'reattached' | 'relaunched';
+  /** True when progress from an earlier run was picked up. */
+  readonly resumed: boolean;
+  /** URLs that were in flight when the previous owner died; they are pending again. */
+  readonly recovered: string[];
+  readonly dir: string;
+  private restored: RestoredSession;
+  private readonly health = new HealthMeter();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private blockedInARow = 0;
+  private recovering: Promise<void> | undefined;
+  private saving: Promise<unknown> | undefined;
+  /** Workers waiting for work to appear (or for in-flight pages to finish). */
+  private waiters: (() => void)[] = [];
+  private closed = false;
+  private readonly signalHandler = (): void => this.stop();
+
+  private constructor(
+    private readonly manager: SessionManager,
+    private readonly ownsManager: boolean,
+    private readonly options: CrawlOptions,
+    private readonly journal: CrawlJournal,
+    private readonly owner: Ownership,
+    restored: RestoredSession,
+    resumed: boolean,
+    recovered: string[],
+  ) {
+    this.restored = restored;
+    this.mode = restored.mode;
+    this.resumed = resumed;
+    this.recovered = recovered;
+    this.dir = journal.dir;
+  }
+
+  static async open(options: CrawlOptions): Promise<Crawl> {
+    const manager = options.manager ?? (await SessionManager.open({ ...(options.env ? { env: options.env } : {}) }));
+    const dir = crawlDirFor(manager.paths.home, options.session);
+    const heartbeatMs = options.heartbeatMs ?? 1000;
+    let owner: Ownership | undefined;
+    let journal: CrawlJournal | undefined;
+    try {
+      await manager.get(options.session); // NOT_FOUND before anything is created
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      owner = await takeOwnership(dir, options.session, heartbeatMs);
+      const mode = options.mode ?? 'auto';
+      if (mode === 'restart') await forgetProgress(dir);
+      const previous = await readHeartbeat(dir);
+      const opened = await CrawlJournal.open(dir, options.journal);
+      journal = opened.journal;
+      const known = journal.state.urls.size > 0;
+      if (mode === 'resume' && !known) {
+        throw new RaptorError('NOT_FOUND', `There is no crawl of \`${options.session}\` to resume. Use \`mode: 'auto'\` to start one.`);
+      }
+      const recovered = journal.state.recoverInFlight();
+      for (const url of options.seeds ?? []) journal.append({ t: 'add', url: normalizeUrl(url) });
+      const restored = await manager.restore(options.session, { ...options.restoreOptions, keepAlive: true });
+      const crawl = new Crawl(manager, !options.manager, options, journal, owner, restored, known && previous?.status !== 'completed', recovered);
+      crawl.start();
+      return crawl;
+    } catch (error) {
+      await journal?.close().catch(() => undefined); // keep the open error; the journal is whole either way
+      await owner?.release();
+      if (!options.manager) await manager.close();
+      throw error;
+    }
+  }
+
+  get context(): BrowserContext {
+    return this.restored.context;
+  }
+
+  get browser(): Browser {
+    return this.restored.browser;
+  }
+
+  get browserId(): string | undefined {
+    return this.restored.browserId ?? this.restored.session.browserId;
+  }
+
+  get state(): CrawlState {
+    return this.journal.state;
+  }
+
+  progress(): Progress {
+    return this.journal.state.progress();
+  }
+
+  /** Adds URLs to crawl (known ones are ignored). Returns how many were new. */
+  add(urls: string[], base?: string): number {
+    let added = 0;
+    for (const url of urls) {
+      const normalized = normalizeUrl(url, base);
+      if (normalized && this.journal.append({ t: 'add', url: normalized })) added++;
+    }
+    if (added > 0) this.wakeAll();
+    return added;
+  }
+
+  /** Works through every pending URL; resolves when none is left, or after `stop()`. */
+  async run(handler: PageHandler): Promise<Progress> {
+    const concurrency = this.options.concurrency ?? 4;
+    let failure: unknown;
+    const worker = async (): Promise<void> => {
+      let page: Page | undefined;
+      while (!this.stopping && failure === undefined) {
+        const url = this.journal.state.nextPending();
+        if (url === undefined) {
+          if (this.progress().inFlight === 0) break;
+          await new Promise<void>((resolve) => this.waiters.push(resolve));
+          continue;
+        }
+        this.journal.append({ t: 'start', url });
+        try {
+          if (this.recovering) await this.recovering;
+          page ??= await this.context.newPage();
+          page = await this.visit(url, page, handler);
+        } catch (error) {
+          failure = error;
+        } finally {
+          this.wakeAll();
+        }
+      }
+      await page?.close().catch(() => undefined); // the browser may be gone; nothing to close then
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    if (failure !== undefined) throw failure;
+    return this.progress();
+  }
+
+  /** Asks `run()` to finish the pages in progress and return. */
+  stop(): void {
+    this.stopping = true;
+    this.wakeAll();
+  }
+
+  /** Snapshot, final heartbeat, session state saved, ownership released. The kept-alive browser keeps running. */
+  async close(): Promise<Progress> {
+    if (this.closed) return this.progress();
+    this.closed = true;
+    this.stopping = true;
+    for (const timer of this.timers) clearInterval(timer);
+    process.off('SIGINT', this.signalHandler);
+    process.off('SIGTERM', this.signalHandler);
+    const progress = this.progress();
+    try {
+      await this.saving;
+      await this.saveState();
+      await this.journal.close();
+      await this.beat(progress.pending + progress.inFlight === 0 ? 'completed' : 'paused');
+    } finally {
+      await this.owner.release();
+      await this.restored.close().catch(() => undefined); // disconnect only; a dead browser has nothing to close
+      if (this.ownsManager) await this.manager.close();
+    }
+    return progress;
+  }
+
+  private start(): void {
+    const every = (ms: number, fn: () => Promise<unknown>): void => {
+      const timer = setInterval(() => void fn().catch((error: unknown) => this.manager.logger.warn({ err: (error as Error).message }, 'crawl housekeeping failed; will retry')), ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.options.heartbeatMs ?? 1000, () => this.beat('running'));
+    every(this.options.compactEveryMs ?? 30_000, () => this.journal.compact());
+    every(this.options.saveStateEveryMs ?? 30_000, () => (this.saving = this.saveState()));
+    void this.beat('running');
+    if (this.options.handleSignals) {
+      process.once('SIGINT', this.signalHandler);
+      process.once('SIGTERM', this.signalHandler);
+    }
+  }
+
+  /** Visits one URL in `page`; returns the page to use next (a new one after a browser relaunch). */
+  private async visit(url: string, page: Page, handler: PageHandler): Promise<Page | undefined> {
+    const attempt = this.journal.state.urls.get(url)!.attempts;
+    let response: Response | null;
+    try {
+      response = await page.goto(url, { timeout: this.options.navigationTimeoutMs ?? 30_000 });
+      const status = response?.status() ?? 0;
+      if ((this.options.blockedStatuses ?? [401, 403, 429]).includes(status)) {
+        this.health.record(false);
+        this.journal.append({ t: 'requeue', url });
+        if (++this.blockedInARow >= (this.options.maxBlocked ?? 5)) await this.retireSession(status);
+        return page;
+      }
+      this.blockedInARow = 0;
+      const result = await handler({ url, page, response, attempt, enqueue: (urls) => this.add(urls, page.url()) });
+      this.journal.append({ t: 'done', url, ...(result === undefined ? {} : { result: checkResult(result, url) }) });
+      this.health.record(true);
+      return page;
+    } catch (error) {
+      if (isRaptorError(error, 'SESSION_BLOCKED')) throw error;
+      if (!this.restored.browser.isConnected()) {
+        this.journal.append({ t: 'requeue', url }); // the browser died under this page: not the URL's fault
+        await this.recoverBrowser();
+        return undefined;
+      }
+      this.health.record(false);
+      const message = (error as Error).message?.split('\n')[0] ?? String(error);
+      this.journal.append(attempt >= (this.options.maxAttempts ?? 3) ? { t: 'fail', url, error: message } : { t: 'retry', url, error: message });
+      await page.close().catch(() => undefined); // a page that failed may be stuck or crashed: the next URL gets a fresh one
+      return undefined;
+    }
+  }
+
+  private recoverBrowser(): Promise<void> {
+    this.recovering ??= (async () => {
+      this.manager.logger.warn({ session: this.options.session }, 'the browser died; relaunching with the saved state');
+      await this.restored.close().catch(() => undefined); // the old connection is already dead
+      this.restored = await this.manager.restore(this.options.session, { ...this.options.restoreOptions, keepAlive: true });
+      this.mode = this.restored.mode;
+    })().finally(() => (this.recovering = undefined));
+    return this.recovering;
+  }
+
+  private async retireSession(status: number): Promise<never> {
+    await this.manager.update(this.options.session, (record) => ({
+      ...record,
+      tags: [...new Set([...record.tags, 'retired'])],
+      metadata: { ...record.metadata, retired: { at: new Date().toISOString(), reason: `HTTP ${status} ${this.blockedInARow} times in a row` } },
+    }));
+    throw new RaptorError(
+      'SESSION_BLOCKED',
+      `The site answered HTTP ${status} ${this.blockedInARow} times in a row: session \`${this.options.session}\` looks blocked and was retired (tag \`retired\`). Log in again, or crawl with another session; the crawl resumes where it stopped.`,
+    );
+  }
+
+  private async saveState(): Promise<void> {
+    if (!this.restored.browser.isConnected()) return;
+    await this.manager.save(this.options.session, { context: this.context });
+  }
+
+  private async beat(status: 'running' | 'paused' | 'completed'): Promise<void> {
+    const cdpUrl = this.restored.cdpUrl ?? this.restored.session.cdpUrl;
+    if (cdpUrl && status === 'running') {
+      const started = performance.now();
+      const probe = await probeCdp(cdpUrl, 1000);
+      this.health.recordProbe(probe.alive ? performance.now() - started : undefined);
+    }
+    await this.owner.beat({
+      session: this.options.session,
+      store: this.manager.store.location,
+      status,
+      progress: this.progress(),
+      health: this.health.score(),
+      mode: this.mode,
+      ...(this.browserId ? { browserId: this.browserId } : {}),
+    });
+  }
+
+  private wakeAll(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** `https://a.test/x#y` -> `https://a.test/x`; relative URLs resolve against `base`. */
+export function normalizeUrl(url: string, base?: string): string {
+  const parsed = new URL(url, base);
+  parsed.hash = '';
+  return parsed.href;
+}
+
+function checkResult(result: Json, url: string): Json {
+  const { value, issues } = sanitizeJson(result);
+  if (issues.length > 0 || value === undefined) throw new RaptorError('INVALID_INPUT', `The handler's result for ${url} is not plain JSON (${issues[0]?.message}).`);
+  if (Buffer.byteLength(JSON.stringify(value)) > MAX_RESULT_BYTES) {
+    throw new RaptorError('INVALID_INPUT', `The handler's result for ${url} is over ${MAX_RESULT_BYTES / 1024} KiB; keep results small and store big data elsewhere.`);
+  }
+  return value;
+}
+
+async function forgetProgress(dir: string): Promise<void> {
+  const { readdir } = await import('node:fs/promises');
+  for (const name of await readdir(dir)) {
+    if (name === 'owner.lock') continue;
+    await rm(join(dir, name), { force: true });
+  }
+}

@@ -1,0 +1,38 @@
+export { SessionManager } from './manager.js';
+export type { OpenOptions, SaveOptions, SaveSource, SessionInfo, Stats, ValidateOptions } from './manager.js';
+export type { RestoredSession, RestoreMode, RestoreOptions } from './restore.js';
+export type { CleanupOptions, CleanupResult } from './cleanup.js';
+export type { ValidationResult } from './validate.js';
+export { RaptorError, isRaptorError, exitCodeFor, ERROR_CODES } from './errors.js';
+export type { ErrorCode, Issue } from './errors.js';
+export { fileNameFor, assertValidName } from './names.js';
+export { SCHEMA_VERSION, parseRecordText, serializeRecord, newRecord } from './record.js';
+export type { SessionRecord, SessionSummary, StorageState, SessionStorageMap, BrowserType, Cookie } from './record.js';
+export { createFileStore, FileSessionStore } from './store/file.js';
+export type { FileStoreOptions } from './store/file.js';
+export { createMemoryStore, MemorySessionStore } from './store/memory.js';
+export type {
+  SessionStore,
+  SessionFilter,
+  Lease,
+  LeaseOptions,
+  StoreEvent,
+  PutOptions,
+  ScanEntry,
+  AcquireOptions,
+  PoolLease,
+  ReleaseOptions,
+  ReleaseOutcome,
+} from './store/types.js';
+export { openStore } from './store/open-store.js';
+export type { OpenStoreOptions } from './store/open-store.js';
+export { poolStats, DEFAULT_MAX_USAGE_COUNT, DEFAULT_MAX_ERROR_SCORE } from './store/pool.js';
+export type { PoolStats } from './store/pool.js';
+export { exportRecords, importRecords, parseBundle } from './transfer.js';
+export type { ImportResult } from './transfer.js';
+export { findBrowser, chromiumArgs } from './browser/find.js';
+export { launchKeepAlive, stopKeepAlive } from './browser/keep-alive.js';
+export type { KeptAliveBrowser } from './browser/keep-alive.js';
+export { probeCdp } from './browser/connect.js';
+export { createLogger } from './log.js';
+export { resolvePaths } from './config.js';

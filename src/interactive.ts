@@ -1,0 +1,87 @@
+/**
+ * A browser for a person: the session loaded in a (headed) browser, the state saved back into
+ * the keeper when the person is done. Like `playwright open --load-storage x --save-storage x`,
+ * but the result is validated and written atomically, and sessionStorage comes along.
+ *
+ * "Done" is the last tab closing, the window closing, or `stop()` (Ctrl-C in the CLI). Closing
+ * the window kills the context before anyone can ask it for its state, so the state is also
+ * captured every few seconds and after every page load while the person works, and the latest
+ * capture is what is saved. sessionStorage lives in tabs: once the last tab is closed it can only
+ * come from a capture taken while a tab was open, so the final capture keeps the previous one's.
+ */
+import type { BrowserContext } from 'playwright-core';
+import { captureContext, type Captured } from './browser/capture.js';
+import { launchWithState, type BrowserLaunchOptions } from './browser/launch.js';
+import { findBrowser } from './browser/find.js';
+import type { SessionManager } from './manager.js';
+import type { SessionRecord } from './record.js';
+
+export interface InteractiveOptions {
+  url?: string;
+  launchOptions?: BrowserLaunchOptions;
+  /** How often the state is captured while the browser is open. @default 2000 */
+  snapshotIntervalMs?: number;
+  /** Called once the context is ready: for automation and tests. */
+  onReady?: (context: BrowserContext) => void | Promise<void>;
+  /** Resolve this to close the browser and save, as Ctrl-C does in the CLI. */
+  stop?: Promise<void>;
+}
+
+export interface InteractiveResult {
+  /** The saved record, or undefined when nothing could be captured. */
+  session: SessionRecord | undefined;
+  created: boolean;
+  snapshots: number;
+}
+
+export async function openInteractive(manager: SessionManager, name: string, options: InteractiveOptions = {}): Promise<InteractiveResult> {
+  const existing = await manager.store.get(name);
+  const state = existing ?? { browserType: 'chromium' as const, storageState: { cookies: [], origins: [] } };
+  const launchOptions = {
+    headless: false,
+    ...options.launchOptions,
+    executablePath: options.launchOptions?.executablePath ?? (await findBrowser(manager.settings.browser ? { configured: manager.settings.browser } : {})).executablePath,
+  };
+  const { browser, context } = await launchWithState(state, launchOptions);
+  let latest: Captured | undefined;
+  let snapshots = 0;
+  // Captures run one after another, so an older capture can never land after a newer one.
+  let queue = Promise.resolve();
+  const snapshot = (): Promise<void> => (queue = queue.then(capture));
+  const capture = async (): Promise<void> => {
+    try {
+      const captured = await captureContext(context);
+      if (context.pages().length === 0 && latest) captured.sessionStorage = latest.sessionStorage;
+      latest = captured;
+      snapshots++;
+    } catch {
+      // The context is closing under us (the person closed the window): keep the previous capture.
+    }
+  };
+
+  const done = new Promise<void>((resolve) => {
+    browser.on('disconnected', () => resolve());
+    context.on('page', (page) => {
+      page.on('load', () => void snapshot());
+      page.on('close', () => {
+        if (context.pages().length === 0) void snapshot().then(resolve);
+      });
+    });
+    void options.stop?.then(resolve);
+  });
+  const page = await context.newPage();
+  if (options.url) await page.goto(options.url);
+  await options.onReady?.(context);
+
+  const timer = setInterval(() => void snapshot(), options.snapshotIntervalMs ?? 2000);
+  try {
+    await done;
+    if (browser.isConnected() && context.pages().length > 0) await snapshot();
+  } finally {
+    clearInterval(timer);
+    await browser.close().catch(() => undefined); // already gone when the person closed the window
+  }
+  if (!latest) return { session: undefined, created: false, snapshots };
+  const session = await manager.save(name, { storageState: latest.storageState, sessionStorage: latest.sessionStorage });
+  return { session, created: !existing, snapshots };
+}

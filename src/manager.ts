@@ -1,0 +1,437 @@
+/**
+ * `SessionManager`: the library's front door (DESIGN.md "SessionManager (library)").
+ * It ties a store to the browser layer: save from a live browser or a state, restore by
+ * reattach or relaunch, validate, list, clean up. The CLI is a thin shell over it.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { captureContext, type Captured } from './browser/capture.js';
+import { connectCdp, probeCdp } from './browser/connect.js';
+import { stopKeepAlive } from './browser/keep-alive.js';
+import { cleanupStore, type CleanupOptions, type CleanupResult } from './cleanup.js';
+import { loadSettings, resolvePaths, type Paths, type Settings } from './config.js';
+import { parseDuration } from './duration.js';
+import { RaptorError, isRaptorError, type Issue } from './errors.js';
+import { silentLogger, type Logger } from './log.js';
+import { assertValidName } from './names.js';
+import { isCdpUrl, newRecord, toSummary, parseRecordValue, type BrowserType, type SessionRecord, type SessionStorageMap, type SessionSummary, type StorageState } from './record.js';
+import { profileDirFor, restoreRecord, type RestoredSession, type RestoreOptions } from './restore.js';
+import { createFileStore } from './store/file.js';
+import { withEncryption } from './store/encrypting.js';
+import { KEY_FILE, NEXT_KEY_FILE, loadKeyRing, newKey, writeKeyFile, type KeyRing } from './encryption.js';
+import { chooseStore, openStore } from './store/open-store.js';
+import type { AcquireOptions, PoolLease, SessionFilter, SessionStore, StoreEvent } from './store/types.js';
+import { EXPIRY_CODES, checkRecord, sessionExpired, type ValidationResult } from './validate.js';
+import type { Json } from './sanitize.js';
+
+export interface OpenOptions {
+  /** Sessions directory for the default file store. @default RAPTOR_SESSIONS_DIR or ~/.raptor/sessions */
+  dir?: string;
+  /**
+   * Use this store instead of the file store in `dir`: a store, or a URL or path for `openStore()`
+   * (`postgres://…`, `memory:`, a directory). The manager closes it on `close()`.
+   * @default RAPTOR_STORE, else the file store (`dir`, RAPTOR_SESSIONS_DIR, the `store` setting, ~/.raptor/sessions)
+   */
+  store?: SessionStore | string;
+  /** Remove expired and quarantine invalid sessions on open. @default true */
+  autoCleanup?: boolean;
+  /** Sessions not updated for this long count as expired (`'7d'`, or ms). @default the `maxAge` setting, else none */
+  maxAge?: string | number;
+  /** pino logger; silent by default so embedding raptor prints nothing. */
+  logger?: Logger;
+  /** Environment to read `RAPTOR_*` from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+export type SaveSource =
+  | { context: BrowserContext }
+  | { browser: Browser }
+  | { cdpUrl: string }
+  | { storageState: StorageState; sessionStorage?: SessionStorageMap };
+
+export interface SaveOptions {
+  tags?: string[];
+  metadata?: Record<string, Json>;
+  /** Expire this long after saving (`'12h'`, or ms). Omit to keep the current expiry (none for a new session). */
+  ttl?: string | number;
+  /** Expire at this time. `null` removes the expiry. */
+  expiresAt?: string | Date | null;
+  browserType?: BrowserType;
+  /** Fail with `REVISION_CONFLICT` unless the stored revision is this one. */
+  expectedRevision?: number;
+}
+
+export interface SessionInfo extends SessionSummary {
+  cookies: number;
+  origins: number;
+  sessionStorageOrigins: number;
+  /** Earliest expiry among persistent cookies (ISO), if any. */
+  cookiesExpireAt: string | null;
+  profileDir: string;
+}
+
+export interface Stats {
+  count: number;
+  bytes: number;
+  expired: number;
+  invalid: number;
+  /** Sessions whose recorded browser answers right now. */
+  live: number;
+}
+
+export interface ValidateOptions {
+  /** Also check that the recorded browser answers. @default false */
+  live?: boolean;
+}
+
+export class SessionManager {
+  readonly store: SessionStore;
+  readonly paths: Paths;
+  readonly settings: Settings;
+  readonly logger: Logger;
+  /** Result of the cleanup `open()` ran, if it did. */
+  startupCleanup: CleanupResult | undefined;
+  private readonly maxAgeMs: number | undefined;
+  /** The store under the encryption layer, for `rekey`. */
+  private rawStore!: SessionStore;
+  private keyRing!: KeyRing;
+
+  private constructor(init: { store: SessionStore; paths: Paths; settings: Settings; logger: Logger; maxAgeMs: number | undefined }) {
+    this.store = init.store;
+    this.paths = init.paths;
+    this.settings = init.settings;
+    this.logger = init.logger;
+    this.maxAgeMs = init.maxAgeMs;
+  }
+
+  static async open(options: OpenOptions = {}): Promise<SessionManager> {
+    const env = options.env ?? process.env;
+    const paths = resolvePaths({ ...(options.dir ? { dir: options.dir } : {}), env });
+    const settings = await loadSettings(paths, env);
+    const logger = options.logger ?? silentLogger;
+    const maxAge = options.maxAge ?? settings.maxAge;
+    const maxAgeMs = maxAge === undefined ? undefined : parseDuration(maxAge, 'maxAge');
+    const chosen = chooseStore({ store: options.store, dir: options.dir, env, setting: settings.store });
+    const opened = typeof chosen === 'object' ? chosen : chosen ? await openStore(chosen, { logger }) : createFileStore({ dir: paths.sessionsDir });
+    // Encryption at rest wraps whatever store was chosen. With no key and encryption off there is nothing to open or seal.
+    const ring = await loadKeyRing(paths.home, env);
+    const encrypted = settings.encryption === 'on' || ring.all.length > 0;
+    const store = encrypted ? withEncryption(opened, { ring, encryptWrites: settings.encryption === 'on' }) : opened;
+    const manager = new SessionManager({ store, paths, settings, logger, maxAgeMs });
+    manager.rawStore = opened;
+    manager.keyRing = ring;
+    try {
+      if (options.autoCleanup !== false) manager.startupCleanup = await manager.cleanup();
+    } catch (error) {
+      await store.close().catch(() => undefined); // opening failed: report why, and leave no connection behind
+      throw error;
+    }
+    return manager;
+  }
+
+  /** Saves what a browser knows (or a given state) as session `name`. */
+  async save(name: string, source: SaveSource, options: SaveOptions = {}): Promise<SessionRecord> {
+    assertValidName(name);
+    const { captured, cdp } = await this.capture(source);
+    const existing = await this.getOrQuarantine(name);
+    const now = new Date();
+    const expiresAt = resolveExpiry(options, existing?.expiresAt ?? null, now);
+    const base = existing ?? newRecord(name, captured.storageState, {}, now);
+    const record: SessionRecord = {
+      ...base,
+      browserType: options.browserType ?? base.browserType,
+      storageState: captured.storageState,
+      lastAccessedAt: now.toISOString(),
+      expiresAt,
+      tags: options.tags ?? base.tags,
+      metadata: options.metadata ?? base.metadata,
+    };
+    if (Object.keys(captured.sessionStorage).length > 0) record.sessionStorage = captured.sessionStorage;
+    else delete record.sessionStorage;
+    if (cdp) {
+      record.cdpUrl = cdp.cdpUrl;
+      record.browserId = cdp.browserId;
+    }
+    const stored = await this.store.put(record, options.expectedRevision === undefined ? {} : { expectedRevision: options.expectedRevision });
+    this.logger.info({ session: name, revision: stored.revision, cookies: stored.storageState.cookies.length }, 'saved session');
+    return stored;
+  }
+
+  /** Brings session `name` back: reattach while its browser lives, else relaunch with the saved state. */
+  async restore(name: string, options: RestoreOptions = {}): Promise<RestoredSession> {
+    const record = await this.require(name);
+    if (sessionExpired(record, this.maxAgeMs)) {
+      throw new RaptorError('EXPIRED', `Session \`${name}\` expired${record.expiresAt ? ` at ${record.expiresAt}` : ''}. Log in again and \`raptor save\` it, or remove it with \`raptor rm ${name}\`.`);
+    }
+    const restored = await restoreRecord(
+      record,
+      { profilesDir: this.paths.profilesDir, store: this.store.location, logger: this.logger, ...(this.settings.browser ? { configuredBrowser: this.settings.browser } : {}) },
+      { probeTimeoutMs: this.settings.probeTimeoutMs, ...options, launchOptions: { headless: this.settings.headless, ...options.launchOptions } },
+    );
+    try {
+      restored.session = await this.update(name, (current) => {
+        const next = { ...current, lastAccessedAt: new Date().toISOString() };
+        if (restored.cdpUrl && restored.browserId) {
+          next.cdpUrl = restored.cdpUrl;
+          next.browserId = restored.browserId;
+        }
+        return next;
+      });
+    } catch (error) {
+      await restored.close().catch(() => undefined); // the bookkeeping failed; do not leak the browser we opened
+      throw error;
+    }
+    this.logger.info({ session: name, mode: restored.mode, reason: restored.reattachFailure }, 'restored session');
+    return restored;
+  }
+
+  /**
+   * A kept-alive browser for `name` that outlives this process: the session's own browser when
+   * it still runs, else a fresh one (with the saved state when the session exists, empty when it
+   * does not, in which case the session is created so `save` can capture it later).
+   */
+  async launch(name: string, options: Omit<RestoreOptions, 'keepAlive'> = {}): Promise<RestoredSession> {
+    assertValidName(name);
+    if (await this.getOrQuarantine(name)) return this.restore(name, { ...options, keepAlive: true });
+    const empty = newRecord(name, { cookies: [], origins: [] });
+    await this.store.put(empty, { expectedRevision: 0 });
+    try {
+      return await this.restore(name, { ...options, keepAlive: true });
+    } catch (error) {
+      await this.store.delete(name); // nothing was captured yet: leave no empty session behind
+      throw error;
+    }
+  }
+
+  async validate(name: string, options: ValidateOptions = {}): Promise<ValidationResult> {
+    assertValidName(name);
+    let record: SessionRecord | undefined;
+    try {
+      record = await this.store.get(name);
+    } catch (error) {
+      if (!isRaptorError(error, 'INVALID_SESSION')) throw error;
+      const issues: Issue[] = error.issues.length > 0 ? error.issues : [{ code: 'INVALID', message: error.message, path: '' }];
+      return { name, valid: false, expired: false, issues };
+    }
+    if (!record) return { name, valid: false, expired: false, issues: [{ code: 'NOT_FOUND', message: `no session \`${name}\` in ${this.store.location}`, path: '' }] };
+    const issues = checkRecord(record, this.maxAgeMs === undefined ? {} : { maxAgeMs: this.maxAgeMs });
+    if (options.live) {
+      if (!record.cdpUrl) issues.push({ code: 'NO_BROWSER', message: 'no browser is recorded for this session', path: 'cdpUrl' });
+      else {
+        const probe = await probeCdp(record.cdpUrl, this.settings.probeTimeoutMs);
+        if (!probe.alive) issues.push({ code: 'BROWSER_UNREACHABLE', message: probe.reason, path: 'cdpUrl' });
+        else if (record.browserId && probe.browserId !== record.browserId) {
+          issues.push({ code: 'BROWSER_REPLACED', message: `a different browser (id ${probe.browserId}) answers there now`, path: 'cdpUrl' });
+        }
+      }
+    }
+    return { name, valid: issues.length === 0, expired: issues.some((i) => EXPIRY_CODES.has(i.code)), issues };
+  }
+
+  list(filter?: SessionFilter): AsyncIterable<SessionSummary> {
+    return this.store.list(filter);
+  }
+
+  /** The stored record, or `NOT_FOUND`. */
+  async get(name: string): Promise<SessionRecord> {
+    return this.require(name);
+  }
+
+  async info(name: string): Promise<SessionInfo> {
+    const record = await this.require(name);
+    const persistent = record.storageState.cookies.filter((c) => c.expires !== -1).map((c) => c.expires);
+    const { storageState, sessionStorage } = record;
+    return {
+      ...toSummary(record),
+      expired: sessionExpired(record, this.maxAgeMs),
+      cookies: storageState.cookies.length,
+      origins: storageState.origins.length,
+      sessionStorageOrigins: Object.keys(sessionStorage ?? {}).length,
+      cookiesExpireAt: persistent.length > 0 ? new Date(Math.min(...persistent) * 1000).toISOString() : null,
+      profileDir: profileDirFor(this.paths.profilesDir, name),
+    };
+  }
+
+  /** Deletes the session, stops its kept-alive browser and removes its profile (it holds credentials too). */
+  async delete(name: string): Promise<boolean> {
+    assertValidName(name);
+    const stopped = await this.stopBrowser(name);
+    const existed = await this.store.delete(name);
+    this.logger.info({ session: name, existed, stoppedBrowser: stopped }, 'deleted session');
+    return existed;
+  }
+
+  /**
+   * Stops the kept-alive browser raptor launched for `name` and removes its profile. With
+   * `forget`, also clears the session's recorded CDP URL and browser id.
+   */
+  async stopBrowser(name: string, options: { forget?: boolean } = {}): Promise<boolean> {
+    const profileDir = profileDirFor(this.paths.profilesDir, name);
+    const stopped = await stopKeepAlive(profileDir);
+    await rm(profileDir, { recursive: true, force: true });
+    if (options.forget && (await this.store.get(name))?.cdpUrl !== undefined) {
+      await this.update(name, ({ cdpUrl: _cdpUrl, browserId: _browserId, ...rest }) => rest);
+    }
+    return stopped;
+  }
+
+  async cleanup(options: CleanupOptions = {}): Promise<CleanupResult> {
+    return cleanupStore(
+      {
+        store: this.store,
+        logger: this.logger,
+        ...(this.maxAgeMs !== undefined ? { maxAgeMs: this.maxAgeMs } : {}),
+        quarantineRetentionMs: parseDuration(this.settings.quarantineRetention),
+        onRemove: async (name) => void (await this.stopBrowser(name)),
+        leftovers: { home: this.paths.home, profilesDir: this.paths.profilesDir, crawlRetentionMs: parseDuration(this.settings.crawlRetention) },
+      },
+      options,
+    );
+  }
+
+  async stats(): Promise<Stats> {
+    const stats: Stats = { count: 0, bytes: 0, expired: 0, invalid: 0, live: 0 };
+    const probes: Promise<void>[] = [];
+    for await (const entry of this.store.scan()) {
+      if (!entry.ok) {
+        stats.invalid++;
+        continue;
+      }
+      stats.count++;
+      stats.bytes += entry.summary.bytes ?? 0;
+      if (sessionExpired(entry.summary, this.maxAgeMs)) stats.expired++;
+      const { cdpUrl, browserId } = entry.summary;
+      if (cdpUrl) {
+        probes.push(
+          probeCdp(cdpUrl, this.settings.probeTimeoutMs).then((probe) => {
+            if (probe.alive && (!browserId || probe.browserId === browserId)) stats.live++;
+          }),
+        );
+      }
+    }
+    await Promise.all(probes);
+    return stats;
+  }
+
+  /** A free session of a pool, leased to `owner` alone (see `SessionStore.acquire`). */
+  acquire(options: AcquireOptions): Promise<PoolLease | undefined> {
+    return this.store.acquire(options);
+  }
+
+  watch(onChange: (event: StoreEvent) => void): () => void {
+    return this.store.watch(onChange);
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  /**
+   * Re-encrypts every session with a fresh key (or, with encryption off, decrypts them all).
+   * Crash-safe: the new key is written to `key.next` first, every session is re-sealed with
+   * `expectedRevision`, and only then does `key.next` replace `key`. A rekey interrupted halfway
+   * leaves both keys on the ring, so every session still opens; running it again finishes the job.
+   */
+  async rekey(): Promise<{ sessions: number; keyId: string | null }> {
+    const env = process.env;
+    if (env['RAPTOR_KEY']) {
+      throw new RaptorError('USAGE', 'RAPTOR_KEY is set: raptor only rotates its own key file. Unset RAPTOR_KEY to let raptor manage ~/.raptor/key, or re-seal with a new RAPTOR_KEY yourself.');
+    }
+    const on = this.settings.encryption === 'on';
+    const key = on ? newKey() : undefined;
+    if (key) await writeKeyFile(this.paths.home, key, NEXT_KEY_FILE);
+    const ring: KeyRing = { current: key, all: [...(key ? [key] : []), ...this.keyRing.all] };
+    const reader = withEncryption(this.rawStore, { ring, encryptWrites: false });
+    const writer = withEncryption(this.rawStore, { ring, encryptWrites: on });
+    let sessions = 0;
+    for await (const summary of this.rawStore.list()) {
+      for (let attempt = 0; ; attempt++) {
+        const current = await reader.get(summary.name);
+        if (!current) break;
+        try {
+          await writer.put(current, { expectedRevision: current.revision });
+          sessions++;
+          break;
+        } catch (error) {
+          if (!isRaptorError(error, 'REVISION_CONFLICT') || attempt >= 20) throw error;
+        }
+      }
+    }
+    const { rename, rm } = await import('node:fs/promises');
+    if (key) await rename(join(this.paths.home, NEXT_KEY_FILE), join(this.paths.home, KEY_FILE));
+    else await rm(join(this.paths.home, KEY_FILE), { force: true });
+    this.logger.info({ sessions, keyId: key?.id ?? null }, on ? 're-encrypted every session with a new key' : 'decrypted every session');
+    return { sessions, keyId: key?.id ?? null };
+  }
+
+  /** Read-modify-write with optimistic concurrency: retried when another writer got in between. */
+  async update(name: string, change: (current: SessionRecord) => SessionRecord): Promise<SessionRecord> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.require(name);
+      try {
+        return await this.store.put(change(current), { expectedRevision: current.revision });
+      } catch (error) {
+        if (!isRaptorError(error, 'REVISION_CONFLICT') || attempt >= 20) throw error;
+      }
+    }
+  }
+
+  private async require(name: string): Promise<SessionRecord> {
+    assertValidName(name);
+    const record = await this.store.get(name);
+    if (!record) throw new RaptorError('NOT_FOUND', `No session \`${name}\` in ${this.store.location}. Run \`raptor list\` to see saved sessions.`);
+    return record;
+  }
+
+  /** The current record; an invalid one is quarantined (never overwritten) and treated as absent. */
+  private async getOrQuarantine(name: string): Promise<SessionRecord | undefined> {
+    try {
+      return await this.store.get(name);
+    } catch (error) {
+      if (!isRaptorError(error, 'INVALID_SESSION')) throw error;
+      await this.store.quarantine(name, `replaced by a new save: ${error.message}`);
+      this.logger.warn({ session: name }, 'quarantined the invalid file this save replaces');
+      return undefined;
+    }
+  }
+
+  private async capture(source: SaveSource): Promise<{ captured: Captured; cdp?: { cdpUrl: string; browserId: string } }> {
+    if ('storageState' in source) {
+      const checked = parseRecordValue(newRecord('x', source.storageState, source.sessionStorage ? { sessionStorage: source.sessionStorage } : {}));
+      return { captured: { storageState: checked.storageState, sessionStorage: checked.sessionStorage ?? {} } };
+    }
+    if ('context' in source) return { captured: await captureContext(source.context) };
+    if ('browser' in source) {
+      const context = source.browser.contexts()[0];
+      if (!context) throw new RaptorError('INVALID_INPUT', 'The browser has no context to save. Pass `{ context }` instead.');
+      return { captured: await captureContext(context) };
+    }
+    if (!isCdpUrl(source.cdpUrl)) {
+      throw new RaptorError('INVALID_INPUT', `\`${source.cdpUrl}\` is not a CDP URL. Use e.g. \`http://127.0.0.1:9222\`.`);
+    }
+    const probe = await probeCdp(source.cdpUrl, this.settings.probeTimeoutMs);
+    if (!probe.alive) {
+      throw new RaptorError('BROWSER_UNREACHABLE', `No browser answers at ${source.cdpUrl}: ${probe.reason}. Start Chrome with \`--remote-debugging-port\` or use \`raptor launch\`.`);
+    }
+    const browser = await connectCdp(source.cdpUrl);
+    try {
+      const context = browser.contexts()[0];
+      if (!context) throw new RaptorError('BROWSER_UNREACHABLE', `The browser at ${source.cdpUrl} has no default context to save.`);
+      return { captured: await captureContext(context), cdp: { cdpUrl: source.cdpUrl, browserId: probe.browserId } };
+    } finally {
+      await browser.close(); // disconnects only: the browser keeps running
+    }
+  }
+}
+
+function resolveExpiry(options: SaveOptions, current: string | null, now: Date): string | null {
+  if (options.expiresAt !== undefined) {
+    if (options.expiresAt === null) return null;
+    const at = new Date(options.expiresAt);
+    if (Number.isNaN(at.getTime())) throw new RaptorError('INVALID_INPUT', `expiresAt \`${String(options.expiresAt)}\` is not a date.`);
+    return at.toISOString();
+  }
+  if (options.ttl !== undefined) return new Date(now.getTime() + parseDuration(options.ttl, 'ttl')).toISOString();
+  return current;
+}

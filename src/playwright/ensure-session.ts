@@ -1,0 +1,195 @@
+/**
+ * `ensureSession()`: a logged-in session for a role, logging in only when the saved one is
+ * really unusable. The decision is measured, not guessed from file age alone:
+ *
+ * 1. the session exists, is not past `expiresAt` / `maxAge`, and its auth cookies have not expired;
+ * 2. when a `check(page)` is given, a fresh context with the saved state passes it.
+ *
+ * Otherwise `login(page)` runs, under a cross-process lock so that N workers starting at once
+ * log in once: the others wait, then find the fresh session and reuse it. A login that throws,
+ * hangs past `loginTimeout`, or ends logged out (per `check`) saves nothing, so the previous
+ * valid session, if any, stays.
+ */
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import { captureContext } from '../browser/capture.js';
+import { launchBrowser, toPlaywrightState, type BrowserLaunchOptions } from '../browser/launch.js';
+import { addSessionStorage } from '../browser/session-storage.js';
+import { resolvePaths } from '../config.js';
+import { parseDuration } from '../duration.js';
+import { RaptorError } from '../errors.js';
+import { SessionManager } from '../manager.js';
+import { stemFor } from '../names.js';
+import type { SessionRecord } from '../record.js';
+import { writeFileAtomic } from '../store/file-io.js';
+import { withLock } from '../store/file-lock.js';
+import { sessionExpired } from '../validate.js';
+
+export interface RoleOptions {
+  /** Logs in from a blank page. Relative URLs resolve against `contextOptions.baseURL`. */
+  login(page: Page): Promise<void>;
+  /** Says whether `page`, opened at `url` with the saved state, is still logged in. */
+  check?(page: Page): Promise<boolean>;
+  /** Where `check` runs. @default the context's baseURL, else `about:blank` */
+  url?: string;
+  /** Log in again after this long (`'1h'`, or ms), whatever the cookies say. */
+  maxAge?: string | number;
+  /** Names of the cookies that carry the login; the session is unusable once any has expired. @default any persistent cookie left unexpired */
+  authCookies?: string[];
+  /** How long `login` may take. @default 60_000 */
+  loginTimeout?: number;
+  /** Re-save the state after each passing test (apps that rotate refresh tokens on every load). @default false */
+  rotate?: boolean;
+}
+
+export interface EnsureSessionOptions extends RoleOptions {
+  /** Browser for login and check; one is launched (and closed) when omitted. */
+  browser?: Browser;
+  launchOptions?: BrowserLaunchOptions;
+  /** Options for the contexts used to log in and check (`baseURL`, `viewport`, ...). */
+  contextOptions?: BrowserContextOptions;
+  /** An open manager to use; else one is opened on `dir` (or the default sessions dir) and closed again. */
+  manager?: SessionManager;
+  dir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface EnsuredSession {
+  record: SessionRecord;
+  /** True when this call ran `login`. */
+  loggedIn: boolean;
+  /** Why the saved session was not reused (when `loggedIn`). */
+  reason?: string;
+  /** A Playwright storage-state file of this session (for `use.storageState`), refreshed by this call. */
+  statePath: string;
+}
+
+/** Where `ensureSession` mirrors a role's state for `use: { storageState }`: `$RAPTOR_HOME/playwright/<name>.json`. Synchronous, for configs. */
+export function sessionStatePath(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  return statePathIn(resolvePaths({ env }).home, name);
+}
+
+function statePathIn(home: string, name: string): string {
+  return join(home, 'playwright', `${stemFor(name)}.json`);
+}
+
+export async function ensureSession(name: string, options: EnsureSessionOptions): Promise<EnsuredSession> {
+  const env = options.env ?? process.env;
+  const manager = options.manager ?? (await SessionManager.open({ ...(options.dir ? { dir: options.dir } : {}), env, autoCleanup: false }));
+  let browser = options.browser;
+  const ownBrowser = browser === undefined;
+  try {
+    const getBrowser = async (): Promise<Browser> => (browser ??= await launchBrowser('chromium', options.launchOptions));
+    const maxAgeMs = options.maxAge === undefined ? undefined : parseDuration(options.maxAge, 'maxAge');
+
+    const usable = async (record: SessionRecord | undefined): Promise<string | undefined> => {
+      if (!record) return 'no saved session';
+      const stale = staleReason(record, maxAgeMs, options.authCookies);
+      if (stale) return stale;
+      if (options.check && !(await runCheck(await getBrowser(), record, options))) return 'check() says the saved state is logged out';
+      return undefined;
+    };
+
+    const first = await manager.store.get(name).catch(() => undefined); // an invalid file is simply not reusable
+    const firstProblem = await usable(first);
+    if (!firstProblem) return { record: first!, loggedIn: false, statePath: await writeStateFile(manager, first!) };
+
+    const lockPath = join(manager.paths.home, 'locks', `${stemFor(name)}.login.lock`);
+    await mkdir(join(manager.paths.home, 'locks'), { recursive: true, mode: 0o700 });
+    const loginTimeout = options.loginTimeout ?? 60_000;
+    return await withLock(
+      lockPath,
+      async () => {
+        // Another worker may have logged in while we waited for the lock.
+        const current = await manager.store.get(name).catch(() => undefined);
+        if (current && current.revision !== first?.revision && !(await usable(current))) {
+          return { record: current, loggedIn: false, statePath: await writeStateFile(manager, current) };
+        }
+        const captured = await runLogin(await getBrowser(), name, options, loginTimeout);
+        const candidate = { ...(first ?? {}), storageState: captured.storageState, sessionStorage: captured.sessionStorage } as SessionRecord;
+        if (options.check && !(await runCheck(await getBrowser(), candidate, options))) {
+          throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but check() says the browser is not logged in. Nothing was saved.`);
+        }
+        const record = await manager.save(name, { storageState: captured.storageState, sessionStorage: captured.sessionStorage }, {
+          expiresAt: maxAgeMs === undefined ? null : new Date(Date.now() + maxAgeMs),
+        });
+        return { record, loggedIn: true, reason: firstProblem, statePath: await writeStateFile(manager, record) };
+      },
+      { what: `The login of \`${name}\``, timeoutMs: loginTimeout * 2 + 30_000 },
+    );
+  } finally {
+    if (ownBrowser && browser) await browser.close();
+    if (!options.manager) await manager.close();
+  }
+}
+
+/** Why a record cannot be reused without even opening a browser, or `undefined`. */
+export function staleReason(record: SessionRecord, maxAgeMs: number | undefined, authCookies: string[] | undefined, now = Date.now()): string | undefined {
+  if (sessionExpired(record, maxAgeMs, now)) return 'the saved session expired';
+  const alive = (expires: number): boolean => expires === -1 || expires * 1000 > now;
+  const cookies = record.storageState.cookies;
+  if (authCookies) {
+    for (const wanted of authCookies) {
+      const cookie = cookies.find((c) => c.name === wanted);
+      if (!cookie) return `auth cookie \`${wanted}\` is missing`;
+      if (!alive(cookie.expires)) return `auth cookie \`${wanted}\` expired`;
+    }
+  } else if (cookies.length > 0 && !cookies.some((c) => alive(c.expires))) {
+    return 'every cookie expired';
+  }
+  return undefined;
+}
+
+/** Opens a context holding `record`'s state (with its sessionStorage). */
+export async function contextWithSession(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage'>, contextOptions: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ ...contextOptions, storageState: toPlaywrightState(record.storageState) });
+  await addSessionStorage(context, record.sessionStorage);
+  return context;
+}
+
+async function runCheck(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage'>, options: EnsureSessionOptions): Promise<boolean> {
+  const context = await contextWithSession(browser, record, options.contextOptions);
+  try {
+    const page = await context.newPage();
+    const url = options.url ?? options.contextOptions?.baseURL;
+    if (url) await page.goto(url);
+    return (await options.check!(page)) === true;
+  } catch {
+    return false; // a check that cannot even run (page error, timeout) has not shown a logged-in browser
+  } finally {
+    await context.close();
+  }
+}
+
+async function runLogin(browser: Browser, name: string, options: EnsureSessionOptions, timeoutMs: number) {
+  const context = await browser.newContext(options.contextOptions);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const page = await context.newPage();
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RaptorError('LOGIN_FAILED', `login() for \`${name}\` did not finish within ${timeoutMs} ms. Nothing was saved; raise \`loginTimeout\` if the login is just slow.`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([options.login(page), timeout]);
+    } catch (error) {
+      if (error instanceof RaptorError) throw error;
+      throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` failed: ${(error as Error).message}. Nothing was saved.`, { cause: error });
+    }
+    return await captureContext(context);
+  } finally {
+    clearTimeout(timer);
+    await context.close(); // also ends a login still hanging in this context
+  }
+}
+
+/** Mirrors the session as a Playwright state file (0600, atomic) for `use: { storageState }`. */
+async function writeStateFile(manager: SessionManager, record: SessionRecord): Promise<string> {
+  const path = statePathIn(manager.paths.home, record.name);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(dirname(path), basename(path), `${JSON.stringify(record.storageState, null, 2)}\n`);
+  return path;
+}

@@ -1,0 +1,216 @@
+/**
+ * How a saved session comes back (DESIGN.md "SessionManager"):
+ *
+ * 1. Reattach: the recorded CDP URL answers `/json/version` within the probe timeout *and*
+ *    reports the recorded browser id -> `connectOverCDP`, use the default context. Milliseconds.
+ * 2. Reattach to this session's own kept-alive browser if it runs under another URL.
+ * 3. Relaunch with the saved state: detached (keepAlive) or owned by this process.
+ */
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { connectCdp, probeCdp } from './browser/connect.js';
+import { findBrowser } from './browser/find.js';
+import { isOwnBrowserRunning, launchKeepAlive, readKeepAlive, stopKeepAlive, type KeptAliveBrowser } from './browser/keep-alive.js';
+import { RaptorError } from './errors.js';
+import { launchWithState, toPlaywrightState, type BrowserLaunchOptions } from './browser/launch.js';
+import { addSessionStorage } from './browser/session-storage.js';
+import { stemFor } from './names.js';
+import type { SessionRecord } from './record.js';
+import type { Logger } from './log.js';
+
+export type RestoreMode = 'reattached' | 'relaunched';
+
+/** How long attaching to a browser that answered its probe may take before raptor relaunches instead. */
+const CONNECT_TIMEOUT_MS = 3000;
+
+export interface RestoreOptions {
+  launchOptions?: BrowserLaunchOptions;
+  /**
+   * Relaunch as a detached browser that outlives this process; its CDP URL is saved so the
+   * next `restore` reattaches. @default false
+   */
+  keepAlive?: boolean;
+  /** How long the CDP probe waits. @default 1500 (or the `probeTimeoutMs` setting) */
+  probeTimeoutMs?: number;
+  /** Open this URL in the restored context (reuses the first page when there is one). */
+  url?: string;
+}
+
+export interface RestoredSession {
+  browser: Browser;
+  context: BrowserContext;
+  mode: RestoreMode;
+  session: SessionRecord;
+  /** The page opened for `url`, or the first page of a reattached browser. */
+  page?: Page;
+  /** Why reattaching was not possible (when relaunched). */
+  reattachFailure?: string;
+  /** Set when the browser is detached: where to reattach next time. */
+  cdpUrl?: string;
+  browserId?: string;
+  /** Ends this process's use: disconnects from a detached browser (it keeps running), closes an owned one. */
+  close(): Promise<void>;
+}
+
+export interface RestoreContext {
+  profilesDir: string;
+  /** The store's `location`, recorded with kept-alive browsers. */
+  store?: string;
+  logger: Logger;
+  configuredBrowser?: string;
+}
+
+interface Attached {
+  browser: Browser;
+  context: BrowserContext;
+  cdpUrl: string;
+  browserId: string;
+}
+
+/** Tries the recorded browser, then this session's kept-alive browser. Returns why both failed otherwise. */
+async function tryReattach(record: SessionRecord, ctx: RestoreContext, probeTimeoutMs: number): Promise<Attached | string> {
+  if (record.browserType !== 'chromium') return `${record.browserType} sessions cannot be reattached over CDP`;
+  const candidates: { cdpUrl: string; browserId?: string }[] = [];
+  if (record.cdpUrl) candidates.push({ cdpUrl: record.cdpUrl, ...(record.browserId ? { browserId: record.browserId } : {}) });
+  const kept = await readKeepAlive(profileDirFor(ctx.profilesDir, record.name));
+  if (kept && isOwnBrowserRunning(kept) && kept.cdpUrl !== record.cdpUrl) candidates.push({ cdpUrl: kept.cdpUrl, browserId: kept.browserId });
+  if (candidates.length === 0) return 'no browser was recorded for this session';
+  let reason = '';
+  for (const candidate of candidates) {
+    const probe = await probeCdp(candidate.cdpUrl, probeTimeoutMs);
+    if (!probe.alive) {
+      reason = `the browser at ${candidate.cdpUrl} is gone (${probe.reason})`;
+      continue;
+    }
+    if (candidate.browserId && probe.browserId !== candidate.browserId) {
+      reason = `${candidate.cdpUrl} is now a different browser (id ${probe.browserId}, expected ${candidate.browserId}); not reattaching to it`;
+      ctx.logger.warn({ cdpUrl: candidate.cdpUrl }, 'a different browser answers at the recorded CDP URL; relaunching instead');
+      continue;
+    }
+    let browser: Browser;
+    try {
+      browser = await connectCdp(candidate.cdpUrl, CONNECT_TIMEOUT_MS);
+    } catch (error) {
+      // It answered the probe but not the CDP handshake (hung, or dying right now): relaunch instead of hanging.
+      reason = `the browser at ${candidate.cdpUrl} answered but could not be attached to: ${(error as Error).message.split('\n')[0]}`;
+      continue;
+    }
+    const context = browser.contexts()[0] ?? (await browser.newContext());
+    return { browser, context, cdpUrl: candidate.cdpUrl, browserId: probe.browserId };
+  }
+  return reason;
+}
+
+export function profileDirFor(profilesDir: string, name: string): string {
+  return join(profilesDir, stemFor(name));
+}
+
+/** Restores `record`; the caller persists `cdpUrl`/`browserId`/`lastAccessedAt` from the result. */
+export async function restoreRecord(record: SessionRecord, ctx: RestoreContext, options: RestoreOptions = {}): Promise<RestoredSession> {
+  const probeTimeoutMs = options.probeTimeoutMs ?? 1500;
+  const attached = await tryReattach(record, ctx, probeTimeoutMs);
+  if (typeof attached !== 'string') {
+    const page = options.url ? await openUrl(attached.context, options.url) : attached.context.pages()[0];
+    return {
+      ...attached,
+      mode: 'reattached',
+      session: record,
+      ...(page ? { page } : {}),
+      close: () => attached.browser.close(), // over CDP, close() disconnects and leaves the browser running
+    };
+  }
+  const reattachFailure = attached;
+  ctx.logger.info({ session: record.name, reason: reattachFailure }, 'relaunching with the saved state');
+
+  if (options.keepAlive && record.browserType === 'chromium') {
+    const slow = await reattachSlowOwnBrowser(record, ctx);
+    if (slow) {
+      const page = options.url ? await openUrl(slow.context, options.url) : slow.context.pages()[0];
+      return { ...slow, mode: 'reattached', session: record, ...(page ? { page } : {}), close: () => slow.browser.close() };
+    }
+    const kept = await launchDetached(record, ctx, options);
+    const browser = await connectCdp(kept.cdpUrl);
+    try {
+      const context = browser.contexts()[0] ?? (await browser.newContext());
+      await context.setStorageState(toPlaywrightState(record.storageState));
+      await addSessionStorage(context, record.sessionStorage);
+      const page = options.url ? await openUrl(context, options.url) : undefined;
+      return {
+        browser,
+        context,
+        mode: 'relaunched',
+        session: record,
+        reattachFailure,
+        cdpUrl: kept.cdpUrl,
+        browserId: kept.browserId,
+        ...(page ? { page } : {}),
+        close: () => browser.close(),
+      };
+    } catch (error) {
+      // Do not leave a detached browser behind that holds half a session.
+      await browser.close().catch(() => undefined);
+      await stopKeepAlive(kept.profileDir);
+      throw stateRejected(record, error);
+    }
+  }
+
+  const { browser, context } = await launchWithState(record, await withExecutable(options.launchOptions, ctx, record)).catch((error: unknown) => {
+    throw stateRejected(record, error);
+  });
+  const page = options.url ? await openUrl(context, options.url) : undefined;
+  return { browser, context, mode: 'relaunched', session: record, reattachFailure, ...(page ? { page } : {}), close: () => browser.close() };
+}
+
+/**
+ * This session's own kept-alive browser still runs but did not answer the quick probe (a busy
+ * machine, a browser under load). A profile holds one browser, so launching another would fail:
+ * give it one longer chance, and if it stays silent it is hung: stop it so a relaunch can follow.
+ */
+async function reattachSlowOwnBrowser(record: SessionRecord, ctx: RestoreContext): Promise<Attached | undefined> {
+  const profileDir = profileDirFor(ctx.profilesDir, record.name);
+  const kept = await readKeepAlive(profileDir);
+  if (!kept || !isOwnBrowserRunning(kept)) return undefined;
+  const probe = await probeCdp(kept.cdpUrl, 5000);
+  if (probe.alive && probe.browserId === kept.browserId) {
+    try {
+      const browser = await connectCdp(kept.cdpUrl, 10_000);
+      const context = browser.contexts()[0] ?? (await browser.newContext());
+      ctx.logger.info({ session: record.name }, 'reattached to a slow kept-alive browser on the second try');
+      return { browser, context, cdpUrl: kept.cdpUrl, browserId: kept.browserId };
+    } catch {
+      // It answered but could not be attached to: treat as hung, below.
+    }
+  }
+  ctx.logger.warn({ session: record.name, pid: kept.pid }, 'the kept-alive browser of this session is hung; stopping it to relaunch');
+  await stopKeepAlive(profileDir);
+  return undefined;
+}
+
+/** Chromium refusing the saved state (e.g. a partitioned cookie without `secure`) is the session's fault, not raptor's. */
+function stateRejected(record: SessionRecord, error: unknown): unknown {
+  if (error instanceof RaptorError) return error;
+  const message = (error as Error).message?.split('\n')[0] ?? String(error);
+  return new RaptorError('INVALID_SESSION', `The browser rejected the saved state of \`${record.name}\`: ${message}. Fix the session file (\`raptor validate ${record.name}\`) or save it again.`, { cause: error });
+}
+
+async function launchDetached(record: SessionRecord, ctx: RestoreContext, options: RestoreOptions): Promise<KeptAliveBrowser> {
+  const launch = await withExecutable(options.launchOptions, ctx, record);
+  return launchKeepAlive({
+    profileDir: profileDirFor(ctx.profilesDir, record.name),
+    executablePath: launch.executablePath!,
+    ...(launch.headless !== undefined ? { headless: launch.headless } : {}),
+    ...(launch.args ? { args: launch.args } : {}),
+    ...(ctx.store ? { store: ctx.store } : {}),
+  });
+}
+
+async function withExecutable(launch: BrowserLaunchOptions = {}, ctx: RestoreContext, record: SessionRecord): Promise<BrowserLaunchOptions> {
+  if (launch.executablePath || record.browserType !== 'chromium') return launch;
+  return { ...launch, executablePath: (await findBrowser({ ...(ctx.configuredBrowser ? { configured: ctx.configuredBrowser } : {}) })).executablePath };
+}
+
+async function openUrl(context: BrowserContext, url: string): Promise<Page> {
+  const page = context.pages().find((p) => p.url() === 'about:blank') ?? (await context.newPage());
+  await page.goto(url);
+  return page;
+}

@@ -1,0 +1,179 @@
+/**
+ * The file operations the file store is built from, in one place: atomic replace, no-follow
+ * reads, and the head-only read that lets `list()` skip the browser state.
+ *
+ * Atomic replace (DESIGN.md "Atomic"): write a temp file in the same directory, fsync it,
+ * rename it over the target, fsync the directory. A crash at any instant leaves the old file
+ * or the new one. Temp files start with `.` and end in `.tmp`: readers never see them.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { open, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errnoCode } from '../errors.js';
+import { MAX_FILE_BYTES, STATE_MARKER } from '../record.js';
+
+export const TEMP_SUFFIX = '.tmp';
+
+export function tempNameFor(fileName: string): string {
+  return `.${fileName}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
+}
+
+/**
+ * The write-side file operations, as one replaceable object. The default is `node:fs`; tests
+ * inject a layer that records which writes were made durable, to simulate a power loss at any
+ * instant (test/power-loss.test.ts). Reads stay direct: a crash changes what is on disk, not how
+ * it is read.
+ */
+export interface DurableFs {
+  /** Creates `path` (failing if it exists) with `text`, mode 0600. Not durable until `fsyncFile`. */
+  createFile(path: string, text: string): Promise<void>;
+  /** Makes the data of `path` durable. */
+  fsyncFile(path: string): Promise<void>;
+  /** Atomic within a directory. Not durable until `fsyncDir`. */
+  rename(from: string, to: string): Promise<void>;
+  /** Returns false when there was nothing to remove. Not durable until `fsyncDir`. */
+  unlink(path: string): Promise<boolean>;
+  /** Makes the names in `dir` (creations, renames, removals) durable. */
+  fsyncDir(dir: string): Promise<void>;
+}
+
+export const nodeFs: DurableFs = {
+  async createFile(path, text) {
+    await writeFile(path, text, { encoding: 'utf8', mode: 0o600, flag: 'wx' });
+  },
+  async fsyncFile(path) {
+    const handle = await open(path, constants.O_RDONLY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+  rename: (from, to) => rename(from, to),
+  async unlink(path) {
+    try {
+      await unlink(path);
+      return true;
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return false;
+      throw error;
+    }
+  },
+  async fsyncDir(dir) {
+    const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  },
+};
+
+/**
+ * Writes `text` to `dir/fileName` atomically and durably, mode 0600: temp file, fsync, rename,
+ * directory fsync. Each of the two fsyncs is needed; test/power-loss.test.ts shows what breaks
+ * without either.
+ */
+export async function writeFileAtomic(dir: string, fileName: string, text: string, fs: DurableFs = nodeFs): Promise<void> {
+  const tempPath = join(dir, tempNameFor(fileName));
+  try {
+    await fs.createFile(tempPath, text);
+    await fs.fsyncFile(tempPath);
+    await fs.rename(tempPath, join(dir, fileName));
+  } catch (error) {
+    await fs.unlink(tempPath).catch(() => false); // the write already failed; report that error, not this one
+    throw error;
+  }
+  await fs.fsyncDir(dir);
+}
+
+/** fsync a directory so a rename or unlink in it survives power loss. */
+export function syncDir(dir: string, fs: DurableFs = nodeFs): Promise<void> {
+  return fs.fsyncDir(dir);
+}
+
+export type ReadResult =
+  | { kind: 'missing' }
+  | { kind: 'symlink' }
+  | { kind: 'not-a-file' }
+  | { kind: 'too-large'; bytes: number }
+  | { kind: 'text'; text: string; bytes: number }
+  /** Only the summary fields, as a JSON object; `whole` is false when the file does not end in `}`. */
+  | { kind: 'head'; text: string; bytes: number; whole: boolean };
+
+const CHUNK = 64 * 1024;
+/** One read buffer for all synchronous reads: they cannot interleave, and 10,000 allocations add up. */
+const shared = Buffer.allocUnsafe(CHUNK);
+
+/**
+ * Reads a session file without following symlinks. With `headOnly`, returns only the summary
+ * fields: the text up to where the browser state starts (`STATE_MARKER`) closed into an object,
+ * plus whether the file's last bytes close the object (to tell a torn file from a whole one).
+ *
+ * Synchronous on purpose: for thousands of small files, a few syscalls on the main thread are
+ * several times faster than the same work bounced through libuv's thread pool. Files that fit
+ * in one 64 KiB read (nearly all) cost open + read + close; only larger ones are stat'ed.
+ */
+export function readSessionFile(path: string, headOnly: boolean): ReadResult {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT') return { kind: 'missing' };
+    if (code === 'ELOOP') return { kind: 'symlink' };
+    throw error;
+  }
+  try {
+    let n: number;
+    try {
+      n = readSync(fd, shared, 0, CHUNK, 0);
+    } catch (error) {
+      if (errnoCode(error) === 'EISDIR' || errnoCode(error) === 'EAGAIN') return { kind: 'not-a-file' };
+      throw error;
+    }
+    if (n < CHUNK) {
+      if (n === 0 && !fstatSync(fd).isFile()) return { kind: 'not-a-file' }; // a FIFO or device reads as empty
+      const text = shared.toString('utf8', 0, n);
+      return headOnly ? headOf(text, n, text.trimEnd().endsWith('}')) : { kind: 'text', text, bytes: n };
+    }
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) return { kind: 'not-a-file' };
+    if (stats.size > MAX_FILE_BYTES) return { kind: 'too-large', bytes: stats.size };
+    if (headOnly) {
+      const chunks: Buffer[] = [Buffer.from(shared.subarray(0, n))];
+      let offset = n;
+      for (;;) {
+        const head = Buffer.concat(chunks).toString('utf8');
+        if (head.includes(STATE_MARKER) || offset >= stats.size) {
+          const tail = Buffer.allocUnsafe(2);
+          const t = readSync(fd, tail, 0, 2, Math.max(0, stats.size - 2));
+          return headOf(head, stats.size, tail.toString('utf8', 0, t).trimEnd().endsWith('}'));
+        }
+        const next = Buffer.allocUnsafe(CHUNK);
+        const got = readSync(fd, next, 0, CHUNK, offset);
+        if (got === 0) return headOf(head, stats.size, false);
+        chunks.push(next.subarray(0, got));
+        offset += got;
+      }
+    }
+    const buffer = Buffer.allocUnsafe(stats.size);
+    let offset = 0;
+    while (offset < stats.size) {
+      const got = readSync(fd, buffer, offset, stats.size - offset, offset);
+      if (got === 0) break;
+      offset += got;
+    }
+    return { kind: 'text', text: buffer.toString('utf8', 0, offset), bytes: stats.size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The summary part of `text`: everything before the browser state, closed into an object. */
+function headOf(text: string, bytes: number, whole: boolean): ReadResult {
+  const at = text.indexOf(STATE_MARKER);
+  if (at < 0) return { kind: 'text', text, bytes }; // not raptor's own layout: the caller parses it all
+  return { kind: 'head', text: `${text.slice(0, at).replace(/,\s*$/, '')}\n}`, bytes, whole };
+}

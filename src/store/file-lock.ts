@@ -1,0 +1,216 @@
+/**
+ * A cross-process lock on one session: a lock file created with O_EXCL.
+ *
+ * The lock file holds `{ pid, host, token }` and its mtime is refreshed while held. It is stale
+ * when its process is gone (same host) or its mtime is older than `staleMs` (a hung holder, or
+ * a holder on another machine sharing the directory). Breaking a stale lock happens under a
+ * second, short-lived "break" lock and re-checks the token, so two processes breaking the same
+ * stale lock can never remove a lock that a third has just taken.
+ * Within one process, an in-memory queue serializes holders first (they share a pid).
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
+import { RaptorError, errnoCode } from '../errors.js';
+
+export interface LockOptions {
+  /** A lock untouched for this long is stale. @default 10_000 */
+  staleMs?: number;
+  /** Give up with `LOCKED` after waiting this long. Holders keep a lock for milliseconds; a minute rides out a machine under heavy load. @default 60_000 */
+  timeoutMs?: number;
+  /** What the lock protects, for the error message. */
+  what?: string;
+}
+
+export interface LockOwner {
+  pid: number;
+  host: string;
+  token: string;
+}
+
+const HOST = hostname();
+const inProcess = new Map<string, Promise<void>>();
+
+/** Runs `fn` while holding the lock at `path`. */
+export async function withLock<T>(path: string, fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+  const release = await acquireLock(path, options);
+  try {
+    return await fn();
+  } finally {
+    await release();
+  }
+}
+
+/** Takes the lock at `path`; resolves to a function that releases it. */
+export async function acquireLock(path: string, options: LockOptions = {}): Promise<() => Promise<void>> {
+  const staleMs = options.staleMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+
+  // In-process queue first: the file lock cannot tell two holders of one pid apart.
+  const previous = inProcess.get(path) ?? Promise.resolve();
+  let releaseLocal!: () => void;
+  const mine = new Promise<void>((resolve) => (releaseLocal = resolve));
+  const tail = previous.then(() => mine);
+  inProcess.set(path, tail);
+  const clearLocal = (): void => {
+    releaseLocal();
+    if (inProcess.get(path) === tail) inProcess.delete(path);
+  };
+  try {
+    await withTimeout(previous, deadline, path, options.what);
+    const token = await acquireFile(path, staleMs, deadline, options.what);
+    const refresh = setInterval(() => {
+      const now = new Date();
+      utimes(path, now, now).catch(() => undefined); // best effort: a missed refresh only risks an early break after staleMs
+    }, Math.max(50, Math.floor(staleMs / 3)));
+    refresh.unref();
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      clearInterval(refresh);
+      try {
+        const owner = await readOwner(path);
+        if (owner?.token === token) await unlinkIfExists(path);
+      } finally {
+        clearLocal();
+      }
+    };
+  } catch (error) {
+    clearLocal();
+    throw error;
+  }
+}
+
+async function acquireFile(path: string, staleMs: number, deadline: number, what?: string): Promise<string> {
+  const token = randomBytes(8).toString('hex');
+  const body = JSON.stringify({ pid: process.pid, host: HOST, token } satisfies LockOwner);
+  let delay = 2;
+  for (;;) {
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      try {
+        await handle.writeFile(body);
+      } finally {
+        await handle.close();
+      }
+      return token;
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw lockIoError(path, error);
+    }
+    if (await isStale(path, staleMs)) {
+      await breakStaleLock(path, staleMs);
+      continue;
+    }
+    if (Date.now() >= deadline) throw lockedError(path, what);
+    await sleep(delay);
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+/** True when the lock at `path` exists but its holder is gone (dead pid on this host, or untouched for `staleMs`). */
+export async function isStale(path: string, staleMs: number): Promise<boolean> {
+  let owner: LockOwner | undefined;
+  let mtimeMs: number;
+  try {
+    [owner, { mtimeMs }] = await Promise.all([readOwner(path), stat(path)]);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return false; // released meanwhile: just retry
+    throw lockIoError(path, error);
+  }
+  if (owner && owner.host === HOST && owner.pid !== process.pid && !isAlive(owner.pid)) return true;
+  // A lock file without a readable owner is either being written right now or torn by a crash:
+  // only its age can tell, like a hung or remote holder.
+  return Date.now() - mtimeMs > staleMs;
+}
+
+async function breakStaleLock(path: string, staleMs: number): Promise<void> {
+  const breakPath = `${path}.break`;
+  let handle;
+  try {
+    handle = await open(breakPath, 'wx', 0o600);
+  } catch (error) {
+    if (errnoCode(error) !== 'EEXIST') throw lockIoError(breakPath, error);
+    // Someone else is breaking it. A break lock is held for microseconds; an old one was left by a crash.
+    const age = await stat(breakPath).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (age > 2_000) await unlinkIfExists(breakPath);
+    await sleep(2);
+    return;
+  }
+  try {
+    await handle.close();
+    const before = await readOwner(path);
+    if (await isStale(path, staleMs)) {
+      const after = await readOwner(path);
+      if (before?.token === after?.token) await unlinkIfExists(path);
+    }
+  } finally {
+    await unlinkIfExists(breakPath);
+  }
+}
+
+/** The holder recorded in a lock file, if it can be read. */
+export async function readOwner(path: string): Promise<LockOwner | undefined> {
+  try {
+    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+    if (parsed && typeof parsed === 'object' && 'token' in parsed) return parsed as LockOwner;
+    return undefined;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return errnoCode(error) === 'EPERM'; // exists, owned by someone else
+  }
+  return !isZombie(pid);
+}
+
+/** A killed process whose parent has not reaped it yet still answers kill(0), but it is dead. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false; // no /proc (macOS, Windows) or the process just vanished: kill(0) already said it exists
+  }
+}
+
+async function unlinkIfExists(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error;
+  }
+}
+
+function lockedError(path: string, what?: string): RaptorError {
+  return new RaptorError(
+    'LOCKED',
+    `${what ?? 'The session'} is locked by another process (lock file \`${path}\`). Wait for it to finish, or remove the lock file if no raptor process is running.`,
+  );
+}
+
+function lockIoError(path: string, cause: unknown): RaptorError {
+  return new RaptorError('STORE_UNAVAILABLE', `Cannot lock \`${path}\`: ${(cause as Error).message}.`, { cause });
+}
+
+async function withTimeout(promise: Promise<void>, deadline: number, path: string, what?: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(lockedError(path, what)), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

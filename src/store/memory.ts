@@ -1,0 +1,139 @@
+/**
+ * `MemorySessionStore`: sessions in a Map, for tests and throw-away runs.
+ * Records are kept serialized, so a caller can never mutate what is stored.
+ */
+import { randomBytes } from 'node:crypto';
+import { RaptorError } from '../errors.js';
+import { assertValidName } from '../names.js';
+import { parseRecordText, parseRecordValue, serializeRecord, toSummary, type SessionRecord, type SessionSummary } from '../record.js';
+import { nextRevision } from './revision.js';
+import { createLeaseHandle, leaseIsHeld, type LeaseState } from './lease.js';
+import { acquireFromLeases, leaseLost } from './pool.js';
+import {
+  matchesFilter,
+  type AcquireOptions,
+  type Lease,
+  type LeaseOptions,
+  type PoolLease,
+  type PutOptions,
+  type ScanEntry,
+  type SessionFilter,
+  type SessionStore,
+  type StoreEvent,
+  type SweepResult,
+} from './types.js';
+
+export function createMemoryStore(): MemorySessionStore {
+  return new MemorySessionStore();
+}
+
+export class MemorySessionStore implements SessionStore {
+  readonly location = 'memory';
+  private readonly sessions = new Map<string, string>();
+  private readonly leases = new Map<string, LeaseState>();
+  private readonly listeners = new Set<(event: StoreEvent) => void>();
+
+  async get(name: string): Promise<SessionRecord | undefined> {
+    assertValidName(name);
+    const text = this.sessions.get(name);
+    return text === undefined ? undefined : parseRecordText(text);
+  }
+
+  async put(record: SessionRecord, opts: PutOptions = {}): Promise<SessionRecord> {
+    assertValidName(record.name);
+    const checked = parseRecordValue(record);
+    const existing = this.sessions.get(record.name);
+    const current = existing === undefined ? 0 : parseRecordText(existing).revision;
+    const stored = nextRevision(checked, current, opts);
+    this.sessions.set(record.name, serializeRecord(stored));
+    this.emit({ type: 'put', name: record.name, revision: stored.revision });
+    return parseRecordText(this.sessions.get(record.name)!);
+  }
+
+  async delete(name: string): Promise<boolean> {
+    assertValidName(name);
+    this.leases.delete(name);
+    const existed = this.sessions.delete(name);
+    if (existed) this.emit({ type: 'delete', name });
+    return existed;
+  }
+
+  async *list(filter?: SessionFilter): AsyncIterable<SessionSummary> {
+    for await (const entry of this.scan()) if (entry.ok && matchesFilter(entry.summary, filter)) yield entry.summary;
+  }
+
+  async *scan(): AsyncIterable<ScanEntry> {
+    const now = Date.now();
+    for (const [name, text] of [...this.sessions]) {
+      yield { ok: true, key: name, summary: toSummary(parseRecordText(text), Buffer.byteLength(text), now) };
+    }
+  }
+
+  async quarantine(name: string, reason: string): Promise<void> {
+    if (this.sessions.delete(name)) this.emit({ type: 'quarantine', name, reason });
+  }
+
+  async quarantineEntry(key: string, reason: string): Promise<void> {
+    await this.quarantine(key, reason);
+  }
+
+  async lease(name: string, opts: LeaseOptions): Promise<Lease | undefined> {
+    assertValidName(name);
+    if (!this.sessions.has(name)) throw new RaptorError('NOT_FOUND', `No session \`${name}\` in memory to lease.`);
+    const held = this.leases.get(name);
+    if (held && leaseIsHeld(held)) return undefined;
+    const state: LeaseState = {
+      owner: opts.owner,
+      token: randomBytes(8).toString('hex'),
+      expiresAt: new Date(Date.now() + opts.ttlMs).toISOString(),
+    };
+    this.leases.set(name, state);
+    return createLeaseHandle(name, state, opts.ttlMs, {
+      replace: async (expected, next) => {
+        if (this.leases.get(name)?.token !== expected.token) return false;
+        if (next) this.leases.set(name, next);
+        else this.leases.delete(name);
+        return true;
+      },
+    });
+  }
+
+  acquire(opts: AcquireOptions): Promise<PoolLease | undefined> {
+    return acquireFromLeases(
+      {
+        list: (filter) => this.list(filter),
+        get: (name) => this.get(name),
+        lease: (name, leaseOpts) => this.lease(name, leaseOpts),
+        settle: async (name, token, owner, change) => {
+          const text = this.sessions.get(name);
+          if (this.leases.get(name)?.token !== token || text === undefined) throw leaseLost(name, owner);
+          // No await from the token check to the end: nothing can interleave.
+          const current = parseRecordText(text);
+          const stored = nextRevision(parseRecordValue(change(current)), current.revision, {});
+          this.sessions.set(name, serializeRecord(stored));
+          this.leases.delete(name);
+          this.emit({ type: 'put', name, revision: stored.revision });
+          return parseRecordText(this.sessions.get(name)!);
+        },
+      },
+      opts,
+    );
+  }
+
+  watch(onChange: (event: StoreEvent) => void): () => void {
+    this.listeners.add(onChange);
+    return () => this.listeners.delete(onChange);
+  }
+
+  async sweep(): Promise<SweepResult> {
+    return { tempFiles: 0, purgedQuarantine: 0 };
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+
+  private emit(event: StoreEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The session pool every store shares: which session may be handed out, and what a release
+ * does to its usage and error accounting (Crawlee's `Session`: `usageCount`, `maxUsageCount`,
+ * `errorScore`, `maxErrorScore`, `markGood` / `markBad` / `retire`).
+ *
+ * The accounting lives in the record, under `metadata.pool`, so it travels with the session
+ * (export, import, any store). The PostgreSQL store mirrors it into columns for its queries.
+ */
+import { z } from 'zod';
+import { RaptorError, isRaptorError } from '../errors.js';
+import { isExpired, parseRecordValue, type SessionRecord, type SessionSummary } from '../record.js';
+import type { Json } from '../sanitize.js';
+import type { AcquireOptions, Lease, LeaseOptions, PoolLease, ReleaseOptions, SessionFilter } from './types.js';
+
+/** Crawlee's defaults (`SessionOptions`). */
+export const DEFAULT_MAX_USAGE_COUNT = 50;
+export const DEFAULT_MAX_ERROR_SCORE = 3;
+export const ERROR_SCORE_DECREMENT = 0.5;
+/** The tag of a retired session, whoever retired it (the pool, or a crawl that was blocked). */
+export const RETIRED_TAG = 'retired';
+
+export type RetiredReason = 'usage' | 'errors' | 'blocked';
+
+export interface PoolStats {
+  usageCount: number;
+  errorScore: number;
+  maxUsageCount: number;
+  maxErrorScore: number;
+  retired?: boolean;
+  retiredReason?: RetiredReason;
+  retiredAt?: string;
+  lastOutcome?: ReleaseOptions['outcome'];
+}
+
+// Metadata is the user's JSON: a missing or malformed field falls back to its default rather
+// than making the session unusable.
+const count = (fallback: number) => z.number().finite().nonnegative().catch(fallback);
+const PoolStatsSchema = z.object({
+  usageCount: count(0).default(0),
+  errorScore: count(0).default(0),
+  maxUsageCount: count(DEFAULT_MAX_USAGE_COUNT).default(DEFAULT_MAX_USAGE_COUNT),
+  maxErrorScore: count(DEFAULT_MAX_ERROR_SCORE).default(DEFAULT_MAX_ERROR_SCORE),
+  retired: z.boolean().optional().catch(undefined),
+  retiredReason: z.enum(['usage', 'errors', 'blocked']).optional().catch(undefined),
+  retiredAt: z.string().optional().catch(undefined),
+  lastOutcome: z.enum(['success', 'error', 'blocked']).optional().catch(undefined),
+});
+
+/** The pool accounting of a session (defaults when it was never leased). */
+export function poolStats(metadata: Record<string, Json>): PoolStats {
+  const raw = metadata['pool'];
+  const parsed = PoolStatsSchema.safeParse(raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw : {});
+  return dropUndefined(parsed.success ? parsed.data : PoolStatsSchema.parse({}));
+}
+
+/** Retired sessions stay stored for a person to inspect, but are never handed out again. */
+export function isRetired(session: Pick<SessionSummary, 'tags' | 'metadata'>): boolean {
+  return session.tags.includes(RETIRED_TAG) || poolStats(session.metadata).retired === true;
+}
+
+/** Whether `acquire()` may hand this session out (leases aside): not expired, not retired. */
+export function isAvailable(session: Pick<SessionSummary, 'expiresAt' | 'tags' | 'metadata'>, now = Date.now()): boolean {
+  return !isExpired(session.expiresAt, now) && !isRetired(session);
+}
+
+/** Crawlee's accounting for one use, and retirement once the session is no longer usable. */
+export function countOutcome(stats: PoolStats, outcome: ReleaseOptions['outcome'], now = new Date()): PoolStats {
+  const next: PoolStats = { ...stats, usageCount: stats.usageCount + 1, lastOutcome: outcome };
+  if (outcome === 'success') next.errorScore = Math.max(0, stats.errorScore - ERROR_SCORE_DECREMENT); // markGood
+  else if (outcome === 'error') next.errorScore = stats.errorScore + 1; // markBad
+  else next.errorScore = stats.errorScore + stats.maxErrorScore; // retire(): 401/403/429
+  if (!next.retired) {
+    const reason: RetiredReason | undefined =
+      next.errorScore >= next.maxErrorScore ? (outcome === 'blocked' ? 'blocked' : 'errors') : next.usageCount >= next.maxUsageCount ? 'usage' : undefined;
+    if (reason) Object.assign(next, { retired: true, retiredReason: reason, retiredAt: now.toISOString() });
+  }
+  return next;
+}
+
+/** The record a release writes: state back, metadata merged, the outcome counted. Validated. */
+export function applyRelease(current: SessionRecord, options: ReleaseOptions, now = new Date()): SessionRecord {
+  const metadata: Record<string, Json> = { ...current.metadata, ...options.metadata };
+  const stats = countOutcome(poolStats(current.metadata), options.outcome, now);
+  metadata['pool'] = stats as unknown as Json;
+  const next: SessionRecord = { ...current, metadata, lastAccessedAt: now.toISOString() };
+  if (stats.retired && !next.tags.includes(RETIRED_TAG)) next.tags = [...next.tags, RETIRED_TAG]; // `raptor list --tag retired` finds it
+  if (options.storageState) next.storageState = options.storageState;
+  if (options.sessionStorage) {
+    if (Object.keys(options.sessionStorage).length > 0) next.sessionStorage = options.sessionStorage;
+    else delete next.sessionStorage;
+  }
+  return parseRecordValue(next);
+}
+
+export function leaseLost(name: string, owner: string): RaptorError {
+  return new RaptorError(
+    'LOCKED',
+    `The lease on \`${name}\` held by \`${owner}\` was lost (it expired and another worker took the session); nothing was written. Renew leases well before \`leaseMs\` runs out.`,
+  );
+}
+
+/** What a store built on named leases gives the generic `acquireFromLeases`. */
+export interface LeasePrimitives {
+  list(filter: SessionFilter): AsyncIterable<SessionSummary>;
+  get(name: string): Promise<SessionRecord | undefined>;
+  lease(name: string, opts: LeaseOptions): Promise<Lease | undefined>;
+  /**
+   * Atomically, if `token` still holds the lease on `name`: writes `change(current)` as the next
+   * revision, ends the lease and returns what was stored. Otherwise `LOCKED`, nothing written.
+   */
+  settle(name: string, token: string, owner: string, change: (current: SessionRecord) => SessionRecord): Promise<SessionRecord>;
+}
+
+/**
+ * `acquire()` for stores whose leases are per-session (file and memory): try the free sessions
+ * in random order (so concurrent workers rarely contend for the same one) until a lease is won.
+ */
+export async function acquireFromLeases(store: LeasePrimitives, opts: AcquireOptions): Promise<PoolLease | undefined> {
+  const candidates: string[] = [];
+  for await (const summary of store.list(opts.tag === undefined ? { expired: false } : { tag: opts.tag, expired: false })) {
+    if (isAvailable(summary)) candidates.push(summary.name);
+  }
+  shuffle(candidates);
+  for (const name of candidates) {
+    let lease: Lease | undefined;
+    try {
+      lease = await store.lease(name, { ttlMs: opts.leaseMs, owner: opts.owner });
+    } catch (error) {
+      if (isRaptorError(error, 'NOT_FOUND')) continue; // deleted since it was listed
+      throw error;
+    }
+    if (!lease) continue;
+    // Read under the lease: the listing may be stale (retired or expired meanwhile).
+    const session = await store.get(name).catch(async (error: unknown) => {
+      await lease.release();
+      throw error;
+    });
+    if (!session || !isAvailable(session)) {
+      await lease.release();
+      continue;
+    }
+    return createPoolLease(session, lease, (options) => store.settle(name, lease.token, opts.owner, (current) => applyRelease(current, options)));
+  }
+  return undefined;
+}
+
+function createPoolLease(session: SessionRecord, lease: Lease, release: (options: ReleaseOptions) => Promise<SessionRecord>): PoolLease {
+  return {
+    name: lease.name,
+    owner: lease.owner,
+    token: lease.token,
+    get expiresAt() {
+      return lease.expiresAt;
+    },
+    session,
+    renew: (leaseMs) => lease.renew(leaseMs),
+    release,
+  };
+}
+
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
+  return value;
+}

@@ -1,0 +1,395 @@
+/**
+ * `PostgresSessionStore`: sessions in one PostgreSQL table, shared by a fleet of crawlers on many
+ * machines (`raptor-sessions/postgres`, DESIGN.md "Store interface").
+ *
+ * One `pg.Pool` per store. Revisions are checked in SQL (`UPDATE ... WHERE revision = $n`,
+ * `INSERT ... ON CONFLICT DO NOTHING`): zero rows means another writer got there first. Leases are
+ * columns of the session's row, taken with `FOR UPDATE SKIP LOCKED` and timed by the server's
+ * clock, the only clock every machine shares. Every write NOTIFYs `<table>_changes` in the same
+ * statement; `watch()` LISTENs on a connection of its own. `pg` is loaded on first use.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ClientConfig, Pool, QueryResult, QueryResultRow } from 'pg';
+import { RaptorError, isRaptorError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { assertValidName, fileNameFor } from '../names.js';
+import {
+  MAX_FILE_BYTES,
+  NEWER_VERSION,
+  SCHEMA_VERSION,
+  parseRecordText,
+  parseRecordValue,
+  parseSummaryValue,
+  toSummary,
+  type SessionRecord,
+  type SessionSummary,
+} from '../record.js';
+import { RETIRED_TAG, applyRelease, leaseLost, poolStats } from './pool.js';
+import { loadPg, parseStoreUrl, storeError, type Pg } from './postgres-client.js';
+import { dropSchema, ensureSchema, tableNames, type TableNames } from './postgres-schema.js';
+import { createNotifier, startListener, type Listener, type Notifier } from './postgres-watch.js';
+import { nextRevision } from './revision.js';
+import { createPostgresSql, type Sql, type Statement } from './postgres-sql.js';
+import {
+  matchesFilter,
+  type AcquireOptions,
+  type Lease,
+  type LeaseOptions,
+  type PoolLease,
+  type PutOptions,
+  type ReleaseOptions,
+  type ScanEntry,
+  type SessionFilter,
+  type SessionStore,
+  type StoreEvent,
+  type SweepOptions,
+  type SweepResult,
+} from './types.js';
+
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:5432/database`; an optional `?table=` names the table. */
+  url: string;
+  /** The sessions table; `<table>_quarantine` and `<table>_schema` sit next to it. @default the URL's `table`, else `'raptor_sessions'` */
+  table?: string;
+  /** Connections in the pool. @default 10 */
+  poolSize?: number;
+  /** Give up connecting after this long, with `STORE_UNAVAILABLE`. @default 5000 */
+  connectTimeoutMs?: number;
+  /** Where the change feed reports lost connections. @default silent */
+  logger?: Logger;
+}
+
+/** Connects, creates or migrates the tables, and returns the store. `STORE_UNAVAILABLE` when the server cannot be used. */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresSessionStore> {
+  const url = parseStoreUrl(options.url, options.table);
+  const pg = await loadPg();
+  const config: ClientConfig = { connectionString: url.connectionString, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 };
+  const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
+  const logger = options.logger ?? silentLogger;
+  // An idle pooled connection that dies (server restart) is dropped by the pool, which then
+  // emits 'error'; the next query opens a new connection. Without a listener Node would crash.
+  pool.on('error', (error) => logger.warn({ err: error.message }, 'an idle PostgreSQL connection was closed'));
+  const names = tableNames(url.table);
+  try {
+    await ensureSchema(pool, names, url.location);
+  } catch (error) {
+    await pool.end().catch(() => undefined); // report why opening failed, not how closing went
+    throw storeError(url.location, error);
+  }
+  return new PostgresSessionStore({ pg, pool, config, names, location: url.location, logger });
+}
+
+interface Row extends QueryResultRow {
+  name: string;
+  head: string;
+  state: string;
+}
+
+interface LeaseRow extends Row {
+  lease_expires_at: Date;
+}
+
+const PAGE = 1_000;
+const MAX_ATTEMPTS = 50;
+
+export class PostgresSessionStore implements SessionStore {
+  readonly location: string;
+  readonly table: string;
+  private readonly pg: Pg;
+  private readonly pool: Pool;
+  private readonly config: ClientConfig;
+  private readonly names: TableNames;
+  private readonly logger: Logger;
+  private readonly sql: Sql;
+  private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private listener: Listener | undefined;
+  private readonly notifier: Notifier;
+  private closed = false;
+
+  /** Use `openPostgresStore()`, which also sets up the tables. */
+  constructor(init: { pg: Pg; pool: Pool; config: ClientConfig; names: TableNames; location: string; logger: Logger }) {
+    this.pg = init.pg;
+    this.pool = init.pool;
+    this.config = init.config;
+    this.names = init.names;
+    this.location = init.location;
+    this.logger = init.logger;
+    this.table = init.names.sessions;
+    this.sql = createPostgresSql(init.names);
+    this.notifier = createNotifier(async (payloads) => void (await this.query(this.sql.notify, [this.names.channel, payloads])), this.logger);
+  }
+
+  async get(name: string): Promise<SessionRecord | undefined> {
+    assertValidName(name);
+    const row = (await this.query<Row>(this.sql.get, [name])).rows[0];
+    return row && this.parseRow(row);
+  }
+
+  async put(record: SessionRecord, opts: PutOptions = {}): Promise<SessionRecord> {
+    assertValidName(record.name);
+    const checked = parseRecordValue(record);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = opts.expectedRevision ?? (await this.storedRevision(record.name));
+      const stored = nextRevision(checked, current, {});
+      const written = current === 0
+        ? await this.query(this.sql.insert, this.columns(stored))
+        : await this.query(this.sql.update, [...this.columns(stored), current]);
+      if (written.rowCount === 1) {
+        this.notifier.push({ type: 'put', name: stored.name, revision: stored.revision });
+        return stored;
+      }
+      // Zero rows: another writer got there first. With an expected revision that is the answer.
+      if (opts.expectedRevision !== undefined) nextRevision(checked, await this.storedRevision(record.name), opts);
+    }
+    throw new RaptorError('REVISION_CONFLICT', `Session \`${record.name}\` kept changing under ${MAX_ATTEMPTS} attempts to write it. Retry later.`);
+  }
+
+  async delete(name: string): Promise<boolean> {
+    assertValidName(name);
+    const deleted = (await this.query(this.sql.delete, [name])).rowCount === 1;
+    if (deleted) this.notifier.push({ type: 'delete', name });
+    return deleted;
+  }
+
+  async *list(filter: SessionFilter = {}): AsyncIterable<SessionSummary> {
+    const now = Date.now();
+    for await (const row of this.pages<Row & { bytes: number }>(this.sql.listPage, [filter.tag ?? null, filter.prefix ?? null])) {
+      let summary: SessionSummary;
+      try {
+        summary = toSummary(parseSummaryValue(JSON.parse(row.head), fileNameFor(row.name)), row.bytes, now);
+      } catch {
+        continue; // an invalid row is not a session; scan() reports it and cleanup quarantines it
+      }
+      if (matchesFilter(summary, filter)) yield summary;
+    }
+  }
+
+  async *scan(): AsyncIterable<ScanEntry> {
+    const now = Date.now();
+    for await (const row of this.pages<Row & { bytes: number }>(this.sql.scanPage, [])) {
+      try {
+        yield { ok: true, key: row.name, summary: toSummary(this.parseRow(row), row.bytes, now) };
+      } catch (error) {
+        if (!isRaptorError(error, 'INVALID_SESSION')) throw error;
+        const newerVersion = error.issues.some((issue) => issue.code === NEWER_VERSION);
+        yield { ok: false, key: row.name, name: row.name, reason: error.message, ...(newerVersion ? { newerVersion } : {}) };
+      }
+    }
+  }
+
+  async quarantine(name: string, reason: string): Promise<void> {
+    const moved = (await this.query(this.sql.quarantine, [name, reason])).rowCount === 1;
+    if (moved) this.notifier.push({ type: 'quarantine', name, reason: reason.slice(0, 1000) }); // NOTIFY payloads stop at 8000 bytes
+  }
+
+  /** `key` is the session name (`scan()` keys rows by name). */
+  async quarantineEntry(key: string, reason: string): Promise<void> {
+    await this.quarantine(key, reason);
+  }
+
+  async lease(name: string, opts: LeaseOptions): Promise<Lease | undefined> {
+    assertValidName(name);
+    const token = randomBytes(8).toString('hex');
+    const row = (await this.query<{ lease_expires_at: Date }>(this.sql.lease, [name, opts.owner, token, opts.ttlMs])).rows[0];
+    if (row) return this.leaseHandle(name, opts.owner, token, row.lease_expires_at, opts.ttlMs);
+    if ((await this.query(this.sql.exists, [name])).rowCount === 0) {
+      throw new RaptorError('NOT_FOUND', `No session \`${name}\` in ${this.location} to lease. Run \`raptor list\`.`);
+    }
+    return undefined;
+  }
+
+  async acquire(opts: AcquireOptions): Promise<PoolLease | undefined> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const token = randomBytes(8).toString('hex');
+      const from = Math.random();
+      const take = async (low: number, high: number) =>
+        (await this.query<LeaseRow>(this.sql.acquire, [opts.owner, token, opts.leaseMs, opts.tag ?? null, low, high])).rows[0];
+      const row = (await take(from, 1)) ?? (await take(0, from));
+      if (!row) return undefined;
+      let session: SessionRecord;
+      try {
+        session = this.parseRow(row);
+      } catch (error) {
+        // A row written behind raptor's back that is not a session: set it aside, as cleanup would, and try the next.
+        if (!isRaptorError(error, 'INVALID_SESSION')) throw error;
+        await this.quarantine(row.name, error.message);
+        continue;
+      }
+      const lease = this.leaseHandle(row.name, opts.owner, token, row.lease_expires_at, opts.leaseMs);
+      return {
+        name: lease.name,
+        owner: lease.owner,
+        token,
+        get expiresAt() {
+          return lease.expiresAt;
+        },
+        session,
+        renew: (leaseMs) => lease.renew(leaseMs),
+        release: (options) => this.settle(session, token, opts.owner, options),
+      };
+    }
+    return undefined;
+  }
+
+  watch(onChange: (event: StoreEvent) => void): () => void {
+    this.listeners.add(onChange);
+    this.listener ??= startListener({
+      pg: this.pg,
+      config: this.config,
+      channel: this.names.channel,
+      logger: this.logger,
+      onEvent: (event) => {
+        for (const listener of this.listeners) listener(event);
+      },
+    });
+    return () => {
+      this.listeners.delete(onChange);
+      if (this.listeners.size > 0 || !this.listener) return;
+      const listener = this.listener;
+      this.listener = undefined;
+      void listener.stop();
+    };
+  }
+
+  /** Purges quarantined rows older than the retention period. Expired leases need no sweeping: they count as free. */
+  async sweep(opts: SweepOptions): Promise<SweepResult> {
+    const sql = opts.dryRun ? this.sql.countOldQuarantine : this.sql.purgeOldQuarantine;
+    const purged = (await this.query<{ n: number }>(sql, [opts.quarantineRetentionMs])).rows[0]?.n ?? 0;
+    return { tempFiles: 0, purgedQuarantine: purged };
+  }
+
+  /** Drops this store's tables: every session in it is gone. For tests and tear-down. */
+  async drop(): Promise<void> {
+    try {
+      await dropSchema(this.pool, this.names);
+    } catch (error) {
+      throw storeError(this.location, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.notifier.flush(); // watchers elsewhere still hear about this store's last writes
+    this.listeners.clear();
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.stop();
+    await this.pool.end();
+  }
+
+  /** Writes a released session back if `token` still holds its lease; retried over concurrent plain writes. */
+  private async settle(session: SessionRecord, token: string, owner: string, options: ReleaseOptions): Promise<SessionRecord> {
+    let current = session;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const stored = nextRevision(applyRelease(current, options), current.revision, {});
+      const written = await this.query(this.sql.release, [...this.columns(stored), current.revision, token]);
+      if (written.rowCount === 1) {
+        this.notifier.push({ type: 'put', name: stored.name, revision: stored.revision });
+        return stored;
+      }
+      const row = (await this.query<Row & { lease_token: string | null }>(this.sql.getWithLease, [session.name])).rows[0];
+      if (!row || row.lease_token !== token) throw leaseLost(session.name, owner);
+      current = this.parseRow(row); // someone saved the session meanwhile: count the release on top of that
+    }
+    throw new RaptorError('REVISION_CONFLICT', `Session \`${session.name}\` kept changing under ${MAX_ATTEMPTS} attempts to release it. Retry the release.`);
+  }
+
+  private leaseHandle(name: string, owner: string, token: string, expiresAt: Date, defaultMs: number): Lease {
+    let until = expiresAt.toISOString();
+    return {
+      name,
+      owner,
+      token,
+      get expiresAt() {
+        return until;
+      },
+      renew: async (ms = defaultMs) => {
+        const row = (await this.query<{ lease_expires_at: Date }>(this.sql.renew, [name, token, ms])).rows[0];
+        if (!row) throw leaseLost(name, owner);
+        until = row.lease_expires_at.toISOString();
+      },
+      release: async () => {
+        await this.query(this.sql.unlease, [name, token]); // a lease already taken over is left to its new holder
+      },
+    };
+  }
+
+  /** `$1..$12` of the insert, update and release statements. */
+  private columns(record: SessionRecord): unknown[] {
+    // An encrypted state (`encrypted`, see store/encrypting.ts) is state too: it stays out of `head`.
+    const { storageState, sessionStorage, encrypted, ...rest } = record;
+    const head = JSON.stringify(rest);
+    const state = JSON.stringify({ storageState, ...(sessionStorage === undefined ? {} : { sessionStorage }), ...(encrypted === undefined ? {} : { encrypted }) });
+    const bytes = Buffer.byteLength(head) + Buffer.byteLength(state);
+    if (bytes > MAX_FILE_BYTES) {
+      throw new RaptorError('TOO_LARGE', `Session \`${record.name}\` would be ${(bytes / 1048576).toFixed(1)} MiB; the limit is 64 MiB. Drop large IndexedDB stores or metadata before saving.`);
+    }
+    const pool = poolStats(record.metadata);
+    return [
+      record.name,
+      record.revision,
+      record.schemaVersion,
+      record.tags,
+      record.expiresAt,
+      record.updatedAt,
+      bytes,
+      head,
+      state,
+      pool.usageCount,
+      pool.errorScore,
+      pool.retired === true || record.tags.includes(RETIRED_TAG), // isRetired(), without parsing the stats twice
+    ];
+  }
+
+  /** The stored revision (0 = absent). A row from a newer raptor is never overwritten. */
+  private async storedRevision(name: string): Promise<number> {
+    const row = (await this.query<{ revision: number; schema_version: number }>(this.sql.revision, [name])).rows[0];
+    if (row && row.schema_version > SCHEMA_VERSION) {
+      throw new RaptorError('INVALID_SESSION', `Session \`${name}\` was written by a newer raptor; upgrade raptor-sessions before changing it.`);
+    }
+    return row?.revision ?? 0;
+  }
+
+  /** The record of a row, validated like a file read (`INVALID_SESSION` with every issue). */
+  private parseRow(row: Row): SessionRecord {
+    let record: SessionRecord;
+    try {
+      // head and state are two JSON objects; joined they are the record's JSON text.
+      record = parseRecordText(`${row.head.slice(0, -1)},${row.state.slice(1)}`);
+    } catch (error) {
+      if (!isRaptorError(error, 'INVALID_SESSION')) throw error;
+      const first = error.issues[0];
+      throw new RaptorError(
+        'INVALID_SESSION',
+        `Session \`${row.name}\` in ${this.location} is not valid${first ? ` (${first.path || 'record'}: ${first.message})` : ''}. Run \`raptor validate\` for every problem.`,
+        { issues: error.issues, cause: error },
+      );
+    }
+    if (record.name !== row.name) {
+      throw new RaptorError('INVALID_SESSION', `Row \`${row.name}\` in ${this.location} holds session \`${record.name}\`.`, {
+        issues: [{ code: 'NAME_MISMATCH', message: `the row holds session \`${record.name}\``, path: 'name' }],
+      });
+    }
+    return record;
+  }
+
+  /** Every row in name order, `PAGE` at a time (keyset paging: stable under concurrent writes). */
+  private async *pages<R extends Row>(sql: Statement, params: unknown[]): AsyncIterable<R> {
+    let after = '';
+    for (;;) {
+      const { rows } = await this.query<R>(sql, [after, PAGE, ...params]);
+      yield* rows;
+      if (rows.length < PAGE) return;
+      after = rows.at(-1)!.name;
+    }
+  }
+
+  private async query<R extends QueryResultRow = QueryResultRow>(statement: Statement, values: unknown[]): Promise<QueryResult<R>> {
+    try {
+      return await this.pool.query<R>({ ...statement, values });
+    } catch (error) {
+      throw storeError(this.location, error);
+    }
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The one contract every session store implements (DESIGN.md "Store interface").
+ * `test/store-contract.ts` checks it against every backend. Nothing here knows Playwright.
+ */
+import type { SessionRecord, SessionStorageMap, SessionSummary, StorageState } from '../record.js';
+import type { Json } from '../sanitize.js';
+
+export interface SessionFilter {
+  /** Only sessions carrying this tag. */
+  tag?: string;
+  /** Only expired (`true`) or only unexpired (`false`) sessions. */
+  expired?: boolean;
+  /** Only names starting with this prefix. */
+  prefix?: string;
+}
+
+export interface PutOptions {
+  /**
+   * Fail with `REVISION_CONFLICT` unless the stored revision is exactly this
+   * (`0` = the session must not exist yet). Omit to overwrite whatever is there.
+   */
+  expectedRevision?: number;
+}
+
+export interface LeaseOptions {
+  ttlMs: number;
+  /** Who holds the lease, e.g. `host:pid:worker-3`. */
+  owner: string;
+}
+
+/** Exclusive use of one session until `expiresAt`, unless renewed. */
+export interface Lease {
+  name: string;
+  owner: string;
+  token: string;
+  expiresAt: string;
+  renew(ttlMs?: number): Promise<void>;
+  release(): Promise<void>;
+}
+
+export interface AcquireOptions {
+  /** Only sessions carrying this tag: the pool. Omit to draw from every session. */
+  tag?: string;
+  /** The lease lasts this long unless renewed; a worker that dies loses it after this. */
+  leaseMs: number;
+  /** Who holds the lease, e.g. `host:pid:worker-3`. */
+  owner: string;
+}
+
+/**
+ * How the use of a leased session went (Crawlee's session-pool semantics, see `pool.ts`):
+ * `success` = `markGood()`, `error` = `markBad()`, `blocked` (401/403/429) = `retire()`.
+ */
+export type ReleaseOutcome = 'success' | 'error' | 'blocked';
+
+export interface ReleaseOptions {
+  outcome: ReleaseOutcome;
+  /** The state the worker ends with (`context.storageState()`); omitted: the stored state is kept. */
+  storageState?: StorageState;
+  /** sessionStorage by origin; omitted: kept. */
+  sessionStorage?: SessionStorageMap;
+  /** Merged into the record's metadata (top-level keys replaced). The `pool` key is the store's own. */
+  metadata?: Record<string, Json>;
+}
+
+/** Exclusive use of one session of a pool, handed out by `acquire()`. */
+export interface PoolLease {
+  readonly name: string;
+  readonly owner: string;
+  readonly token: string;
+  /** When the lease ends unless renewed (ISO). */
+  readonly expiresAt: string;
+  /** The session as it was when it was handed out. */
+  readonly session: SessionRecord;
+  /** Extends the lease by `leaseMs` (default: the acquire's) from now. `LOCKED` when it was lost. */
+  renew(leaseMs?: number): Promise<void>;
+  /**
+   * Writes the state back, counts the outcome, ends the lease; returns the stored record.
+   * `LOCKED` (and nothing written) when the lease expired and another worker took the session.
+   */
+  release(options: ReleaseOptions): Promise<SessionRecord>;
+}
+
+export type StoreEvent =
+  | { type: 'put'; name: string; revision: number }
+  | { type: 'delete'; name: string }
+  | { type: 'quarantine'; name: string; reason: string };
+
+export interface SessionStore {
+  /** Where the sessions live, for messages: a directory, `memory`, a redacted database URL. */
+  readonly location: string;
+  /** The record, or `undefined`. Throws `INVALID_SESSION` when what is stored does not pass the schema. */
+  get(name: string): Promise<SessionRecord | undefined>;
+  /** Writes `record` as revision `stored + 1` and returns what was stored. */
+  put(record: SessionRecord, opts?: PutOptions): Promise<SessionRecord>;
+  delete(name: string): Promise<boolean>;
+  /** Summaries without storage state. Invalid entries are skipped; `scan()` reports them. */
+  list(filter?: SessionFilter): AsyncIterable<SessionSummary>;
+  /** Every entry, valid or not, for cleanup and `validate`. */
+  scan(): AsyncIterable<ScanEntry>;
+  /** Moves an invalid session aside with a reason; it no longer counts as a session. */
+  quarantine(name: string, reason: string): Promise<void>;
+  /** Quarantines an entry `scan()` reported as invalid, by its `key`. */
+  quarantineEntry(key: string, reason: string): Promise<void>;
+  lease(name: string, opts: LeaseOptions): Promise<Lease | undefined>;
+  /**
+   * Hands a free session of the pool to this caller only: unexpired, not retired, not leased.
+   * `undefined` when none is free. Shares its lease with `lease(name)`.
+   */
+  acquire(opts: AcquireOptions): Promise<PoolLease | undefined>;
+  watch(onChange: (event: StoreEvent) => void): () => void;
+  /** Removes leftovers that are not sessions: stale temp files, old quarantine entries. */
+  sweep(opts: SweepOptions): Promise<SweepResult>;
+  close(): Promise<void>;
+}
+
+export interface SweepOptions {
+  /** Quarantined entries older than this are purged. */
+  quarantineRetentionMs: number;
+  dryRun?: boolean;
+}
+
+export interface SweepResult {
+  tempFiles: number;
+  purgedQuarantine: number;
+}
+
+/** One stored entry as `scan()` sees it: a valid summary, or why it is not one. */
+export type ScanEntry =
+  | { ok: true; summary: SessionSummary; key: string }
+  | {
+      ok: false;
+      /** Store-specific key (file name for the file store) used to quarantine it. */
+      key: string;
+      /** The session name when it could be read. */
+      name?: string;
+      reason: string;
+      /** Files written by a newer raptor are reported but never quarantined. */
+      newerVersion?: boolean;
+    };
+
+export function matchesFilter(summary: SessionSummary, filter: SessionFilter = {}): boolean {
+  if (filter.tag !== undefined && !summary.tags.includes(filter.tag)) return false;
+  if (filter.expired !== undefined && summary.expired !== filter.expired) return false;
+  if (filter.prefix !== undefined && !summary.name.startsWith(filter.prefix)) return false;
+  return true;
+}

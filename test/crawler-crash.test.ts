@@ -1,0 +1,128 @@
+/**
+ * The crawler's promise, tested the hard way: SIGKILL the example crawler at random moments,
+ * restart it each time, and check that every page was done, none lost, none done twice except
+ * those in flight at a kill, the journal always readable, and every restart reattached to the
+ * browser that survived. Then kill the browser instead: the crawler relaunches and finishes logged in.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killHard } from '../fixtures/processes.js';
+import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
+import { probeCdp } from '../src/browser/connect.js';
+import { readKeepAlive, stopKeepAlive } from '../src/browser/keep-alive.js';
+import { crawlDirFor } from '../src/crawler/crawl.js';
+import { readJournal } from '../src/crawler/journal.js';
+import { profileDirFor } from '../src/restore.js';
+import { createTempDir } from './helpers/temp-dir.js';
+
+const PAGES = 300;
+const CONCURRENCY = 4;
+const KILLS = Number(process.env['RAPTOR_CRASH_KILLS'] ?? 10);
+
+interface Run {
+  child: ChildProcess;
+  events: Record<string, any>[];
+  started: Promise<Record<string, any>>;
+  exited: Promise<number | null>;
+}
+
+function startCrawler(site: string, env: NodeJS.ProcessEnv, effects: string, session: string, pageDelayMs: number): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/crawler.ts', site, '--session', session, '--concurrency', String(CONCURRENCY), '--page-delay-ms', String(pageDelayMs), '--effects-log', effects], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const events: Record<string, any>[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const started = new Promise<Record<string, any>>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const event = JSON.parse(line);
+      events.push(event);
+      if (event.event === 'start') resolve(event);
+    });
+    void exited.then((code) => reject(new Error(`crawler exited (${code}) before starting:\n${stderr}`)));
+  });
+  return { child, events, started, exited };
+}
+
+describe('crawler crash recovery', () => {
+  let site: FixtureSite;
+  let home: Awaited<ReturnType<typeof createTempDir>>;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    site = await startFixtureSite({ pages: PAGES });
+    home = await createTempDir('raptor-crawl-');
+    env = { ...process.env, RAPTOR_HOME: home.path };
+  });
+  afterAll(async () => {
+    for (const session of ['crash', 'browser-kill']) await stopKeepAlive(profileDirFor(join(home.path, 'profiles'), session));
+    await site?.close();
+    await home?.remove();
+  });
+
+  it(`survives ${KILLS} SIGKILLs at random moments and finishes every page exactly once (but in-flight ones)`, async () => {
+    const effects = join(home.path, 'crash-effects.log');
+    const profileDir = profileDirFor(join(home.path, 'profiles'), 'crash');
+    const dir = crawlDirFor(home.path, 'crash');
+    const browserIds = new Set<string>();
+    let kills = 0;
+    let reattachChecks = 0;
+    for (;;) {
+      // Is the kept-alive browser alive before this restart? Then the restart must reattach to it.
+      const kept = await readKeepAlive(profileDir);
+      const before = kept ? await probeCdp(kept.cdpUrl, 1000) : { alive: false as const };
+      const run = startCrawler(site.url, env, effects, 'crash', 40);
+      const start = await run.started;
+      if (before.alive) {
+        expect(start.mode, `restart ${kills}: browser was alive`).toBe('reattached');
+        expect(start.browserId).toBe(before.browserId);
+        reattachChecks++;
+      }
+      browserIds.add(start.browserId);
+      if (kills >= KILLS) {
+        expect(await run.exited).toBe(0);
+        expect(run.events.at(-1)).toMatchObject({ event: 'done', progress: { total: PAGES, completed: PAGES, failed: 0, pending: 0 } });
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 300 + Math.random() * 900));
+      await killHard(run.child.pid!);
+      kills++;
+      // The journal a kill -9 left behind is always readable.
+      expect(() => readJournal(dir)).not.toThrow();
+    }
+    expect(kills).toBe(KILLS);
+    expect(reattachChecks).toBe(KILLS);
+    expect(browserIds.size).toBe(1); // one browser survived every crash
+
+    const done = (await readFile(effects, 'utf8')).trim().split('\n');
+    const counts = new Map<string, number>();
+    for (const url of done) counts.set(url, (counts.get(url) ?? 0) + 1);
+    expect(counts.size).toBe(PAGES); // none lost
+    const duplicates = done.length - counts.size;
+    expect(duplicates).toBeLessThanOrEqual(KILLS * CONCURRENCY); // only pages in flight at a kill ran twice
+    const final = readJournal(dir).state.progress();
+    expect(final).toEqual({ total: PAGES, pending: 0, inFlight: 0, completed: PAGES, failed: 0 });
+  }, 150_000 + KILLS * 15_000); // scales with the kill count of `test:stress`
+
+  it('relaunches with the saved state when the browser (not the crawler) is killed, and finishes logged in', async () => {
+    const effects = join(home.path, 'browser-kill-effects.log');
+    const run = startCrawler(site.url, env, effects, 'browser-kill', 20);
+    const start = await run.started;
+    await new Promise((r) => setTimeout(r, 1500));
+    const kept = await readKeepAlive(profileDirFor(join(home.path, 'profiles'), 'browser-kill'));
+    expect(kept?.browserId).toBe(start.browserId);
+    await killHard(kept!.pid, true);
+    expect(await run.exited).toBe(0);
+    expect(run.events.at(-1)).toMatchObject({ event: 'done', progress: { completed: PAGES, failed: 0 } });
+    // Pages behind the login answer 401 when logged out; those never count as done. All did.
+    const done = new Set((await readFile(effects, 'utf8')).trim().split('\n'));
+    expect(done.size).toBe(PAGES);
+    const relaunched = await readKeepAlive(profileDirFor(join(home.path, 'profiles'), 'browser-kill'));
+    expect(relaunched?.browserId).not.toBe(start.browserId);
+  }, 180_000);
+});

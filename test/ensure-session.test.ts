@@ -1,0 +1,95 @@
+/**
+ * ensureSession(): reuse while valid, log in when not, and never save a failed login.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logIn } from '../fixtures/site/drive.js';
+import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
+import { launchBrowser } from '../src/browser/launch.js';
+import { isRaptorError } from '../src/errors.js';
+import { ensureSession, type EnsureSessionOptions } from '../src/playwright/ensure-session.js';
+import { createRaptorEnv } from './helpers/env.js';
+import type { Browser } from 'playwright-core';
+
+describe('ensureSession', () => {
+  let site: FixtureSite;
+  let env: Awaited<ReturnType<typeof createRaptorEnv>>;
+  let browser: Browser;
+  const check = async (page: Page) => (await page.locator('#cookie').innerText()) === 'yes';
+  const options = (extra: Partial<EnsureSessionOptions> = {}): EnsureSessionOptions => ({
+    login: (page) => logIn(page, site.url, 'alice'),
+    check,
+    url: `${site.url}/status`,
+    browser,
+    manager: env.manager,
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    site = await startFixtureSite();
+    env = await createRaptorEnv();
+    browser = await launchBrowser('chromium');
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await env?.dispose();
+    await site?.close();
+  });
+
+  it('logs in once, then reuses the session while check() passes', async () => {
+    const first = await ensureSession('alice', options());
+    expect(first.loggedIn).toBe(true);
+    const second = await ensureSession('alice', options());
+    expect(second.loggedIn).toBe(false);
+    expect(second.record.revision).toBe(first.record.revision);
+    expect(site.loginCount()).toBe(1);
+  });
+
+  it('logs in again when the server forgot the session, found by check()', async () => {
+    const before = site.loginCount();
+    site.invalidateSessions();
+    const again = await ensureSession('alice', options());
+    expect(again.loggedIn).toBe(true);
+    expect(again.reason).toMatch(/check\(\)/);
+    expect(site.loginCount()).toBe(before + 1);
+  });
+
+  it('logs in again when maxAge has passed, without opening a browser to check', async () => {
+    await ensureSession('aged', options({ maxAge: '1h' }));
+    await env.manager.update('aged', (r) => ({ ...r, expiresAt: new Date(Date.now() - 1000).toISOString() }));
+    const again = await ensureSession('aged', options({ maxAge: '1h' }));
+    expect(again).toMatchObject({ loggedIn: true, reason: 'the saved session expired' });
+  });
+
+  it('fails with the login’s own error and keeps the previous valid session untouched', async () => {
+    const before = await env.manager.get('alice');
+    const error = await ensureSession('alice', options({ check: async () => false, login: async () => Promise.reject(new Error('wrong password for alice')) })).catch((e) => e);
+    expect(isRaptorError(error, 'LOGIN_FAILED')).toBe(true);
+    expect(error.message).toMatch(/wrong password for alice/);
+    expect(await env.manager.get('alice')).toEqual(before);
+  });
+
+  it('gives up on a login that hangs past loginTimeout, saving nothing', async () => {
+    const started = Date.now();
+    const error = await ensureSession('hangs', options({ loginTimeout: 1000, login: () => new Promise(() => undefined) })).catch((e) => e);
+    expect(isRaptorError(error, 'LOGIN_FAILED')).toBe(true);
+    expect(error.message).toMatch(/did not finish within 1000 ms/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await env.manager.store.get('hangs')).toBeUndefined();
+  });
+
+  it('refuses to save a login that ends logged out', async () => {
+    const error = await ensureSession('ghost', options({ login: async (page) => void (await page.goto(`${site.url}/`)) })).catch((e) => e);
+    expect(isRaptorError(error, 'LOGIN_FAILED')).toBe(true);
+    expect(error.message).toMatch(/not logged in/);
+    expect(await env.manager.store.get('ghost')).toBeUndefined();
+  });
+
+  it('mirrors the session as a Playwright state file for use.storageState', async () => {
+    const { statePath, record } = await ensureSession('alice', options());
+    const { readFile, stat } = await import('node:fs/promises');
+    expect(JSON.parse(await readFile(statePath, 'utf8'))).toEqual(record.storageState);
+    expect((await stat(statePath)).mode & 0o777).toBe(0o600);
+    expect(statePath.startsWith(env.home)).toBe(true);
+  });
+});

@@ -1,0 +1,4 @@
+import { createMemoryStore } from '../src/store/memory.js';
+import { runStoreContract } from './store-contract.js';
+
+runStoreContract('memory', { create: async () => createMemoryStore() });
