@@ -4,7 +4,6 @@
  * reattach or relaunch, validate, list, clean up. The CLI is a thin shell over it.
  */
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { captureContext, type Captured } from './browser/capture.js';
 import { connectCdp, probeCdp } from './browser/connect.js';
@@ -19,7 +18,8 @@ import { isCdpUrl, newRecord, toSummary, parseRecordValue, type BrowserType, typ
 import { profileDirFor, restoreRecord, type RestoredSession, type RestoreOptions } from './restore.js';
 import { createFileStore } from './store/file.js';
 import { withEncryption } from './store/encrypting.js';
-import { KEY_FILE, NEXT_KEY_FILE, loadKeyRing, newKey, writeKeyFile, type KeyRing } from './encryption.js';
+import { loadKeyRing, type KeyRing } from './encryption.js';
+import { rekeySessions, type RekeyResult } from './rekey.js';
 import { chooseStore, openStore } from './store/open-store.js';
 import type { AcquireOptions, PoolLease, SessionFilter, SessionStore, StoreEvent } from './store/types.js';
 import { EXPIRY_CODES, checkRecord, sessionExpired, type ValidationResult } from './validate.js';
@@ -96,6 +96,7 @@ export class SessionManager {
   /** The store under the encryption layer, for `rekey`. */
   private rawStore!: SessionStore;
   private keyRing!: KeyRing;
+  private env: NodeJS.ProcessEnv = process.env;
 
   private constructor(init: { store: SessionStore; paths: Paths; settings: Settings; logger: Logger; maxAgeMs: number | undefined }) {
     this.store = init.store;
@@ -112,15 +113,17 @@ export class SessionManager {
     const logger = options.logger ?? silentLogger;
     const maxAge = options.maxAge ?? settings.maxAge;
     const maxAgeMs = maxAge === undefined ? undefined : parseDuration(maxAge, 'maxAge');
+    // Keys before the store: a bad key then fails before any database connection is opened.
+    const ring = await loadKeyRing(paths.home, env);
     const chosen = chooseStore({ store: options.store, dir: options.dir, env, setting: settings.store });
     const opened = typeof chosen === 'object' ? chosen : chosen ? await openStore(chosen, { logger }) : createFileStore({ dir: paths.sessionsDir });
     // Encryption at rest wraps whatever store was chosen. With no key and encryption off there is nothing to open or seal.
-    const ring = await loadKeyRing(paths.home, env);
     const encrypted = settings.encryption === 'on' || ring.all.length > 0;
     const store = encrypted ? withEncryption(opened, { ring, encryptWrites: settings.encryption === 'on' }) : opened;
     const manager = new SessionManager({ store, paths, settings, logger, maxAgeMs });
     manager.rawStore = opened;
     manager.keyRing = ring;
+    manager.env = env;
     try {
       if (options.autoCleanup !== false) manager.startupCleanup = await manager.cleanup();
     } catch (error) {
@@ -327,42 +330,9 @@ export class SessionManager {
     await this.store.close();
   }
 
-  /**
-   * Re-encrypts every session with a fresh key (or, with encryption off, decrypts them all).
-   * Crash-safe: the new key is written to `key.next` first, every session is re-sealed with
-   * `expectedRevision`, and only then does `key.next` replace `key`. A rekey interrupted halfway
-   * leaves both keys on the ring, so every session still opens; running it again finishes the job.
-   */
-  async rekey(): Promise<{ sessions: number; keyId: string | null }> {
-    const env = process.env;
-    if (env['RAPTOR_KEY']) {
-      throw new RaptorError('USAGE', 'RAPTOR_KEY is set: raptor only rotates its own key file. Unset RAPTOR_KEY to let raptor manage ~/.raptor/key, or re-seal with a new RAPTOR_KEY yourself.');
-    }
-    const on = this.settings.encryption === 'on';
-    const key = on ? newKey() : undefined;
-    if (key) await writeKeyFile(this.paths.home, key, NEXT_KEY_FILE);
-    const ring: KeyRing = { current: key, all: [...(key ? [key] : []), ...this.keyRing.all] };
-    const reader = withEncryption(this.rawStore, { ring, encryptWrites: false });
-    const writer = withEncryption(this.rawStore, { ring, encryptWrites: on });
-    let sessions = 0;
-    for await (const summary of this.rawStore.list()) {
-      for (let attempt = 0; ; attempt++) {
-        const current = await reader.get(summary.name);
-        if (!current) break;
-        try {
-          await writer.put(current, { expectedRevision: current.revision });
-          sessions++;
-          break;
-        } catch (error) {
-          if (!isRaptorError(error, 'REVISION_CONFLICT') || attempt >= 20) throw error;
-        }
-      }
-    }
-    const { rename, rm } = await import('node:fs/promises');
-    if (key) await rename(join(this.paths.home, NEXT_KEY_FILE), join(this.paths.home, KEY_FILE));
-    else await rm(join(this.paths.home, KEY_FILE), { force: true });
-    this.logger.info({ sessions, keyId: key?.id ?? null }, on ? 're-encrypted every session with a new key' : 'decrypted every session');
-    return { sessions, keyId: key?.id ?? null };
+  /** Re-encrypts every session with a fresh key, or with encryption off decrypts them all (see `rekey.ts`). */
+  async rekey(): Promise<RekeyResult> {
+    return await rekeySessions({ store: this.rawStore, ring: this.keyRing, home: this.paths.home, encryption: this.settings.encryption, env: this.env, logger: this.logger });
   }
 
   /** Read-modify-write with optimistic concurrency: retried when another writer got in between. */
