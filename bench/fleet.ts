@@ -8,8 +8,9 @@
  *   get p50, PostgreSQL vs the file store, same record                        -
  *   list over 10,000 sessions on PostgreSQL (file store in the same run)       -
  *
- * The workers warm up (connections, prepared statements, V8's optimizing compiler) before the
- * clock starts: a fleet runs for hours, and its steady state is what the target is about.
+ * Each worker warms up (modules, connections, prepared statements, V8's optimizing compiler) and
+ * says so; the clock starts once all of them have: a fleet runs for hours, and its steady state
+ * is what the target is about.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { newRecord, type SessionRecord } from '../src/record.js';
 import { poolStats } from '../src/store/pool.js';
@@ -28,10 +30,17 @@ import { median, ms, sample, table, type Row } from './stats.js';
 const PG = process.env['RAPTOR_BENCH_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
 /** The same server through its Unix socket, when it has the usual Debian one. */
 const PG_SOCKET = process.env['RAPTOR_BENCH_PG_SOCKET_URL'] || (existsSync('/var/run/postgresql/.s.PGSQL.5432') && !process.env['RAPTOR_BENCH_PG_URL'] ? 'postgres://postgres@%2Fvar%2Frun%2Fpostgresql/test' : undefined);
-const WARMUP_MS = 8_000;
+/**
+ * Every worker cycles this long together before the clock starts, after each did its own warm-up:
+ * with 16 processes on two cores, V8 finishes optimizing later than a lone process would.
+ */
+const SETTLE_MS = 8_000;
+const READY_TIMEOUT_MS = 120_000;
 const WORKERS = 8;
 const POOL = 100;
-const SECONDS = Number(process.env['BENCH_FLEET_SECONDS'] ?? 10);
+const SECONDS = Number(process.env['BENCH_FLEET_SECONDS'] ?? 15);
+/** The measured seconds are cut into this many windows; the row is their median. */
+const WINDOWS = 3;
 const LIST_COUNT = 10_000;
 const log = (text: string): void => console.error(`bench: ${text}`);
 const rows: Row[] = [];
@@ -100,26 +109,51 @@ try {
   await rm(home, { recursive: true, force: true });
 }
 
+/** What a worker prints at the end (see fleet-worker.ts). */
+interface WorkerResult {
+  done: number[];
+  warmup: number;
+  late: number;
+}
+
 async function throughput(url: string, store: SessionStore): Promise<{ perSecond: number }> {
   const usageBefore = await totalUsage(store);
-  const start = Date.now() + WARMUP_MS;
-  const end = start + SECONDS * 1000;
   const worker = fileURLToPath(new URL('./fleet-worker.ts', import.meta.url));
-  const results = await Promise.all(
-    Array.from({ length: WORKERS }, (_, i) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify({ store: url, tag: 'fleet', owner: `w${i}`, start, end })], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      return new Promise<{ done: number; warmup: number }>((resolve, reject) =>
-        child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as { done: number; warmup: number }) : reject(new Error(`worker ${i} exited ${code}`)))),
-      );
-    }),
-  );
-  const done = results.reduce((sum, r) => sum + r.done, 0);
-  const counted = (await totalUsage(store)) - usageBefore;
-  const expected = done + results.reduce((sum, r) => sum + r.warmup, 0);
-  if (counted !== expected) throw new Error(`workers released ${expected} times, the store counted ${counted}`);
-  return { perSecond: done / SECONDS };
+  const workers = Array.from({ length: WORKERS }, (_, i) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify({ store: url, tag: 'fleet', owner: `w${i}` })], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    let markReady!: () => void;
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('"ready":true')) markReady();
+    });
+    const result = new Promise<WorkerResult>((resolve, reject) =>
+      child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as WorkerResult) : reject(new Error(`worker ${i} exited ${code}`)))),
+    );
+    return { child, ready, result };
+  });
+  try {
+    // The clock starts once every worker is warm, then runs after a short stretch of all of them
+    // cycling together, so the window sees the steady state a fleet runs in for hours.
+    await Promise.race([
+      Promise.all(workers.map((w) => w.ready)),
+      Promise.any(workers.map((w) => w.result)).then(() => Promise.reject(new Error('a worker ended before the clock started'))),
+      sleep(READY_TIMEOUT_MS).then(() => Promise.reject(new Error(`the workers were not warm after ${READY_TIMEOUT_MS / 1000} s`))),
+    ]);
+    const start = Date.now() + SETTLE_MS;
+    const end = start + SECONDS * 1000;
+    for (const { child } of workers) child.stdin.end(`${JSON.stringify({ start, end, windows: WINDOWS })}\n`);
+    const results = await Promise.all(workers.map((w) => w.result));
+    const counted = (await totalUsage(store)) - usageBefore;
+    const expected = results.reduce((sum, r) => sum + r.warmup + r.late + r.done.reduce((a, b) => a + b, 0), 0);
+    if (counted !== expected) throw new Error(`workers released ${expected} times, the store counted ${counted}`);
+    const perWindow = Array.from({ length: WINDOWS }, (_, w) => results.reduce((sum, r) => sum + r.done[w]!, 0) / (SECONDS / WINDOWS));
+    log(`  per ${SECONDS / WINDOWS} s window: ${perWindow.map((n) => `${Math.round(n)}/s`).join(', ')}`);
+    return { perSecond: median(perWindow) };
+  } finally {
+    for (const { child } of workers) if (child.exitCode === null) child.kill();
+  }
 }
 
 async function totalUsage(store: SessionStore): Promise<number> {
