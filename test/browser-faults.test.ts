@@ -12,6 +12,12 @@ import { isRaptorError } from '../src/errors.js';
 import { profileDirFor } from '../src/restore.js';
 import { createRaptorEnv } from './helpers/env.js';
 
+/**
+ * What the bounds below allow beyond raptor's own timeouts: a shared 2-core machine running
+ * other suites can stall any process for a second or two. A hang would overshoot by far more.
+ */
+const SLACK_MS = 3_000;
+
 describe('browser faults', () => {
   let site: FixtureSite;
   let env: Awaited<ReturnType<typeof createRaptorEnv>>;
@@ -44,7 +50,7 @@ describe('browser faults', () => {
       await new Promise((r) => setTimeout(r, round * 15));
       await killHard(pid, true);
       const outcome = await saving;
-      expect(Date.now() - started).toBeLessThan(5_000 + round * 15);
+      expect(Date.now() - started).toBeLessThan(5_000 + round * 15 + SLACK_MS); // the 5 s capture timeout at most
       if (outcome !== 'saved') expect(isRaptorError(outcome), String(outcome)).toBe(true);
       outcomes.push(outcome === 'saved' ? 'saved' : outcome.code);
       const after = await env.manager.get('killed-saving'); // whole and valid either way
@@ -61,7 +67,7 @@ describe('browser faults', () => {
       const started = Date.now();
       const error = await env.manager.save('frozen', { cdpUrl }).catch((e) => e);
       expect(isRaptorError(error) && ['BROWSER_UNREACHABLE'].includes(error.code), String(error)).toBe(true);
-      expect(Date.now() - started).toBeLessThan(7_000);
+      expect(Date.now() - started).toBeLessThan(5_000 + SLACK_MS); // the 5 s capture timeout
     } finally {
       process.kill(-pid, 'SIGCONT');
     }
@@ -108,7 +114,7 @@ describe('browser faults', () => {
       await restored.close();
       expect(restored.mode).toBe('relaunched');
       expect(restored.reattachFailure).toMatch(/could not be attached/);
-      expect(tookMs).toBeLessThan(5_000 + 3_000); // 3 s to give up on the handshake, then a relaunch
+      expect(tookMs).toBeLessThan(3_000 + 5_000 + SLACK_MS); // 3 s to give up on the handshake, then a relaunch
     } finally {
       server.closeAllConnections();
       server.close();
