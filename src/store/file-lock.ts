@@ -10,8 +10,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
-import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { open, stat, utimes } from 'node:fs/promises';
 import { RaptorError, errnoCode } from '../errors.js';
 
 export interface LockOptions {
@@ -72,8 +72,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       released = true;
       clearInterval(refresh);
       try {
-        const owner = await readOwner(path);
-        if (owner?.token === token) await unlinkIfExists(path);
+        if (readOwnerSync(path)?.token === token) await unlinkIfExists(path);
       } finally {
         clearLocal();
       }
@@ -90,11 +89,12 @@ async function acquireFile(path: string, staleMs: number, deadline: number, what
   let delay = 2;
   for (;;) {
     try {
-      const handle = await open(path, 'wx', 0o600);
+      // Synchronous: creating a tiny file is a metadata operation, cheaper than a thread-pool trip.
+      const fd = openSync(path, 'wx', 0o600);
       try {
-        await handle.writeFile(body);
+        writeSync(fd, body);
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
       return token;
     } catch (error) {
@@ -153,8 +153,12 @@ async function breakStaleLock(path: string, staleMs: number): Promise<void> {
 
 /** The holder recorded in a lock file, if it can be read. */
 export async function readOwner(path: string): Promise<LockOwner | undefined> {
+  return readOwnerSync(path);
+}
+
+function readOwnerSync(path: string): LockOwner | undefined {
   try {
-    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
+    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
     if (parsed && typeof parsed === 'object' && 'token' in parsed) return parsed as LockOwner;
     return undefined;
   } catch (error) {
@@ -184,7 +188,7 @@ function isZombie(pid: number): boolean {
 
 async function unlinkIfExists(path: string): Promise<void> {
   try {
-    await unlink(path);
+    unlinkSync(path);
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') throw error;
   }
