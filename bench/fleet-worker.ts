@@ -23,6 +23,10 @@ lines.once('line', (line) => {
   clock = JSON.parse(line) as { start: number; end: number; windows: number };
   lines.close();
 });
+// The bench died before starting the clock: stop, rather than cycle against the database forever.
+lines.once('close', () => {
+  if (!clock) process.exit(1);
+});
 
 const store = await openStore(spec);
 let done: number[] = [];
