@@ -40,7 +40,7 @@ export interface DurableFs {
 /**
  * `node:fs` for the store's writes, all on the main thread, fsyncs included. Each trip through
  * libuv's thread pool cost more here than the syscall it carried: a save made ~19 of them and
- * took 3.8 ms; with the metadata calls synchronous and the two fsyncs still in the pool, 1.9 ms;
+ * took 3.8 ms; with the metadata calls synchronous and the two fsyncs still in the pool, 1.4–2.1 ms;
  * all synchronous, 1.2–1.6 ms. The price is that the event loop waits for the disk during a
  * save's two flushes, as the crawl journal already does for its batched fdatasync: saves are
  * rare next to everything else a process does (see docs/architecture.md "Synchronous writes").
