@@ -4,9 +4,8 @@
  * reattach or relaunch, validate, list, clean up. The CLI is a thin shell over it.
  */
 import { rm } from 'node:fs/promises';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { captureContext, type Captured } from './browser/capture.js';
-import { connectCdp, probeCdp } from './browser/connect.js';
+import { captureSource, type SaveSource } from './browser/capture-source.js';
+import { probeCdp } from './browser/connect.js';
 import { stopKeepAlive } from './browser/keep-alive.js';
 import { cleanupStore, type CleanupOptions, type CleanupResult } from './cleanup.js';
 import { loadSettings, resolvePaths, type Paths, type Settings } from './config.js';
@@ -14,7 +13,7 @@ import { parseDuration } from './duration.js';
 import { RaptorError, isRaptorError, type Issue } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
 import { assertValidName } from './names.js';
-import { isCdpUrl, newRecord, toSummary, parseRecordValue, type BrowserType, type SessionRecord, type SessionStorageMap, type SessionSummary, type StorageState } from './record.js';
+import { newRecord, toSummary, type BrowserType, type SessionRecord, type SessionSummary } from './record.js';
 import { profileDirFor, restoreRecord, type RestoredSession, type RestoreOptions } from './restore.js';
 import { createFileStore } from './store/file.js';
 import { withEncryption } from './store/encrypting.js';
@@ -24,6 +23,8 @@ import { chooseStore, openStore } from './store/open-store.js';
 import type { AcquireOptions, PoolLease, SessionFilter, SessionStore, StoreEvent } from './store/types.js';
 import { EXPIRY_CODES, checkRecord, sessionExpired, type ValidationResult } from './validate.js';
 import type { Json } from './sanitize.js';
+
+export type { SaveSource };
 
 export interface OpenOptions {
   /** Sessions directory for the default file store. @default RAPTOR_SESSIONS_DIR or ~/.raptor/sessions */
@@ -44,11 +45,6 @@ export interface OpenOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export type SaveSource =
-  | { context: BrowserContext }
-  | { browser: Browser }
-  | { cdpUrl: string }
-  | { storageState: StorageState; sessionStorage?: SessionStorageMap };
 
 export interface SaveOptions {
   tags?: string[];
@@ -85,6 +81,17 @@ export interface ValidateOptions {
   live?: boolean;
 }
 
+interface ManagerInit {
+  store: SessionStore;
+  rawStore: SessionStore;
+  keyRing: KeyRing;
+  paths: Paths;
+  settings: Settings;
+  logger: Logger;
+  maxAgeMs: number | undefined;
+  env: NodeJS.ProcessEnv;
+}
+
 export class SessionManager {
   readonly store: SessionStore;
   readonly paths: Paths;
@@ -94,16 +101,19 @@ export class SessionManager {
   startupCleanup: CleanupResult | undefined;
   private readonly maxAgeMs: number | undefined;
   /** The store under the encryption layer, for `rekey`. */
-  private rawStore!: SessionStore;
-  private keyRing!: KeyRing;
-  private env: NodeJS.ProcessEnv = process.env;
+  private readonly rawStore: SessionStore;
+  private readonly keyRing: KeyRing;
+  private readonly env: NodeJS.ProcessEnv;
 
-  private constructor(init: { store: SessionStore; paths: Paths; settings: Settings; logger: Logger; maxAgeMs: number | undefined }) {
+  private constructor(init: ManagerInit) {
     this.store = init.store;
+    this.rawStore = init.rawStore;
+    this.keyRing = init.keyRing;
     this.paths = init.paths;
     this.settings = init.settings;
     this.logger = init.logger;
     this.maxAgeMs = init.maxAgeMs;
+    this.env = init.env;
   }
 
   static async open(options: OpenOptions = {}): Promise<SessionManager> {
@@ -120,10 +130,7 @@ export class SessionManager {
     // Encryption at rest wraps whatever store was chosen. With no key and encryption off there is nothing to open or seal.
     const encrypted = settings.encryption === 'on' || ring.all.length > 0;
     const store = encrypted ? withEncryption(opened, { ring, encryptWrites: settings.encryption === 'on' }) : opened;
-    const manager = new SessionManager({ store, paths, settings, logger, maxAgeMs });
-    manager.rawStore = opened;
-    manager.keyRing = ring;
-    manager.env = env;
+    const manager = new SessionManager({ store, rawStore: opened, keyRing: ring, paths, settings, logger, maxAgeMs, env });
     try {
       if (options.autoCleanup !== false) manager.startupCleanup = await manager.cleanup();
     } catch (error) {
@@ -136,7 +143,7 @@ export class SessionManager {
   /** Saves what a browser knows (or a given state) as session `name`. */
   async save(name: string, source: SaveSource, options: SaveOptions = {}): Promise<SessionRecord> {
     assertValidName(name);
-    const { captured, cdp } = await this.capture(source);
+    const { captured, cdp } = await captureSource(source, this.settings.probeTimeoutMs);
     const existing = await this.getOrQuarantine(name);
     const now = new Date();
     const expiresAt = resolveExpiry(options, existing?.expiresAt ?? null, now);
@@ -363,34 +370,6 @@ export class SessionManager {
       await this.store.quarantine(name, `replaced by a new save: ${error.message}`);
       this.logger.warn({ session: name }, 'quarantined the invalid file this save replaces');
       return undefined;
-    }
-  }
-
-  private async capture(source: SaveSource): Promise<{ captured: Captured; cdp?: { cdpUrl: string; browserId: string } }> {
-    if ('storageState' in source) {
-      const checked = parseRecordValue(newRecord('x', source.storageState, source.sessionStorage ? { sessionStorage: source.sessionStorage } : {}));
-      return { captured: { storageState: checked.storageState, sessionStorage: checked.sessionStorage ?? {} } };
-    }
-    if ('context' in source) return { captured: await captureContext(source.context) };
-    if ('browser' in source) {
-      const context = source.browser.contexts()[0];
-      if (!context) throw new RaptorError('INVALID_INPUT', 'The browser has no context to save. Pass `{ context }` instead.');
-      return { captured: await captureContext(context) };
-    }
-    if (!isCdpUrl(source.cdpUrl)) {
-      throw new RaptorError('INVALID_INPUT', `\`${source.cdpUrl}\` is not a CDP URL. Use e.g. \`http://127.0.0.1:9222\`.`);
-    }
-    const probe = await probeCdp(source.cdpUrl, this.settings.probeTimeoutMs);
-    if (!probe.alive) {
-      throw new RaptorError('BROWSER_UNREACHABLE', `No browser answers at ${source.cdpUrl}: ${probe.reason}. Start Chrome with \`--remote-debugging-port\` or use \`raptor launch\`.`);
-    }
-    const browser = await connectCdp(source.cdpUrl);
-    try {
-      const context = browser.contexts()[0];
-      if (!context) throw new RaptorError('BROWSER_UNREACHABLE', `The browser at ${source.cdpUrl} has no default context to save.`);
-      return { captured: await captureContext(context), cdp: { cdpUrl: source.cdpUrl, browserId: probe.browserId } };
-    } finally {
-      await browser.close(); // disconnects only: the browser keeps running
     }
   }
 }

@@ -65,7 +65,7 @@ async function inspectDir(manager: SessionManager, session: string, dir: string,
   const heartbeat = known ?? (await readHeartbeat(dir));
   const heartbeatMs = heartbeat?.intervalMs ?? 1000;
   const lockPath = join(dir, OWNER_LOCK);
-  const holder = await readOwner(lockPath);
+  const holder = readOwner(lockPath);
   const locked = await stat(lockPath).then(() => true, () => false);
   const ownerAlive = locked && !(await isStale(lockPath, 3 * heartbeatMs));
 

@@ -10,9 +10,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { open, stat, utimes } from 'node:fs/promises';
 import { RaptorError, errnoCode } from '../errors.js';
+import { nodeFs } from './file-io.js';
 
 export interface LockOptions {
   /** A lock untouched for this long is stale. @default 10_000 */
@@ -72,7 +73,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       released = true;
       clearInterval(refresh);
       try {
-        if (readOwnerSync(path)?.token === token) await unlinkIfExists(path);
+        if (readOwner(path)?.token === token) await nodeFs.unlink(path);
       } finally {
         clearLocal();
       }
@@ -115,7 +116,8 @@ export async function isStale(path: string, staleMs: number): Promise<boolean> {
   let owner: LockOwner | undefined;
   let mtimeMs: number;
   try {
-    [owner, { mtimeMs }] = await Promise.all([readOwner(path), stat(path)]);
+    owner = readOwner(path);
+    ({ mtimeMs } = await stat(path));
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return false; // released meanwhile: just retry
     throw lockIoError(path, error);
@@ -135,28 +137,24 @@ async function breakStaleLock(path: string, staleMs: number): Promise<void> {
     if (errnoCode(error) !== 'EEXIST') throw lockIoError(breakPath, error);
     // Someone else is breaking it. A break lock is held for microseconds; an old one was left by a crash.
     const age = await stat(breakPath).then((s) => Date.now() - s.mtimeMs, () => 0);
-    if (age > 2_000) await unlinkIfExists(breakPath);
+    if (age > 2_000) await nodeFs.unlink(breakPath);
     await sleep(2);
     return;
   }
   try {
     await handle.close();
-    const before = await readOwner(path);
+    const before = readOwner(path);
     if (await isStale(path, staleMs)) {
-      const after = await readOwner(path);
-      if (before?.token === after?.token) await unlinkIfExists(path);
+      const after = readOwner(path);
+      if (before?.token === after?.token) await nodeFs.unlink(path);
     }
   } finally {
-    await unlinkIfExists(breakPath);
+    await nodeFs.unlink(breakPath);
   }
 }
 
 /** The holder recorded in a lock file, if it can be read. */
-export async function readOwner(path: string): Promise<LockOwner | undefined> {
-  return readOwnerSync(path);
-}
-
-function readOwnerSync(path: string): LockOwner | undefined {
+export function readOwner(path: string): LockOwner | undefined {
   try {
     const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
     if (parsed && typeof parsed === 'object' && 'token' in parsed) return parsed as LockOwner;
@@ -186,13 +184,6 @@ function isZombie(pid: number): boolean {
   }
 }
 
-async function unlinkIfExists(path: string): Promise<void> {
-  try {
-    unlinkSync(path);
-  } catch (error) {
-    if (errnoCode(error) !== 'ENOENT') throw error;
-  }
-}
 
 function lockedError(path: string, what?: string): RaptorError {
   return new RaptorError(
