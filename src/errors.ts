@@ -22,6 +22,16 @@ export const ERROR_CODES = [
   'STORE_UNAVAILABLE',
   'CONFIG_INVALID',
   'USAGE',
+  /** A directory raptor would write, move or delete in is not its own (no marker, a link, a foreign file). */
+  'FOREIGN_DIRECTORY',
+  /** The disk (or quota, or file-size limit) is full: the user's fault domain, not a bug. */
+  'DISK_FULL',
+  /** The directory or file system raptor must write to is read-only or not writable by this user. */
+  'READ_ONLY',
+  /** The recorded CDP URL is answered by another browser than the one the session was saved from. */
+  'BROWSER_REPLACED',
+  /** This process lost ownership (of a crawl, a lease) to another and stopped before writing. */
+  'OWNERSHIP_LOST',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -72,6 +82,7 @@ export function exitCodeFor(error: unknown): number {
     case 'TOO_LARGE':
       return 4;
     case 'BROWSER_UNREACHABLE':
+    case 'BROWSER_REPLACED':
       return 5;
     default:
       return 1;
