@@ -74,12 +74,20 @@ export async function cleanupStore(ctx: CleanupContext, options: CleanupOptions 
       logger.warn({ key: entry.key, err: (error as Error).message }, 'cleanup could not handle an entry; left it in place');
     }
   }
-  const swept = await store.sweep({ quarantineRetentionMs: ctx.quarantineRetentionMs, dryRun });
-  result.tempFiles = swept.tempFiles;
-  result.purgedQuarantine = swept.purgedQuarantine;
+  try {
+    const swept = await store.sweep({ quarantineRetentionMs: ctx.quarantineRetentionMs, dryRun });
+    result.tempFiles = swept.tempFiles;
+    result.purgedQuarantine = swept.purgedQuarantine;
+  } catch (error) {
+    // e.g. a `.quarantine` that is a link (FOREIGN_DIRECTORY): reported, and the rest of cleanup still runs.
+    result.errors.push({ key: store.location, message: (error as Error).message });
+    logger.warn({ err: (error as Error).message }, 'could not sweep temp files and old quarantine entries');
+  }
   if (ctx.leftovers) {
     try {
-      Object.assign(result, await cleanupLeftovers({ ...ctx.leftovers, store, dryRun, logger }));
+      const { errors, ...counts } = await cleanupLeftovers({ ...ctx.leftovers, store, dryRun, logger });
+      Object.assign(result, counts);
+      result.errors.push(...errors);
     } catch (error) {
       result.errors.push({ key: ctx.leftovers.profilesDir, message: (error as Error).message });
       logger.warn({ err: (error as Error).message }, 'could not clean kept-alive browsers and crawls');

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { RaptorError } from './errors.js';
+import { entryAt, readOwnFile } from './fs/territory.js';
 import { parseDuration } from './duration.js';
 
 const Duration = z.string().refine((v) => {
@@ -71,11 +72,35 @@ async function openConf(home: string): Promise<ConfStore> {
   const { default: Conf } = await import('conf');
   const { mkdir } = await import('node:fs/promises');
   await mkdir(home, { recursive: true, mode: 0o700 });
+  assertOwnConfig(join(home, 'config.json'));
   try {
     return new Conf({ cwd: home, configName: 'config', projectName: 'raptor', configFileMode: 0o600 }) as unknown as ConfStore;
   } catch (error) {
     throw new RaptorError('CONFIG_INVALID', `Cannot read ${join(home, 'config.json')}: ${(error as Error).message}. Fix or delete the file.`, { cause: error });
   }
+}
+
+/**
+ * Territory for `config.json` before conf rewrites it: a link or a hard link is never written
+ * through or replaced, and a JSON file with keys that are not raptor settings is someone else's
+ * (RAPTOR_HOME pointed at a project). Reading a linked config (dotfiles) stays allowed.
+ */
+function assertOwnConfig(file: string): void {
+  const { kind } = entryAt(file);
+  if (kind === 'missing') return;
+  const refuse = (why: string) =>
+    new RaptorError('FOREIGN_DIRECTORY', `\`${file}\` ${why}, so raptor will not rewrite it. Set RAPTOR_HOME to raptor's own directory (default ~/.raptor), or move the file away.`);
+  if (kind !== 'file') throw refuse(kind === 'symlink' ? 'is a symbolic link' : 'is not a regular file');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readOwnFile(file) ?? '{}');
+  } catch (error) {
+    if (error instanceof SyntaxError) return; // conf reports a broken file as CONFIG_INVALID
+    throw error;
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw refuse('is not a raptor config');
+  const foreign = Object.keys(raw).filter((key) => !(SETTING_KEYS as string[]).includes(key) && key !== '__internal__');
+  if (foreign.length > 0) throw refuse(`holds ${foreign.map((k) => `\`${k}\``).join(', ')}, which ${foreign.length > 1 ? 'are' : 'is'} not a raptor setting (if a newer raptor wrote it, upgrade raptor-sessions)`);
 }
 
 function parseSettings(raw: unknown, file: string): Settings {

@@ -9,9 +9,11 @@
  * (GCM authenticates), and `raptor rekey` can find each session's key on a ring of old and new keys.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RaptorError, errnoCode } from './errors.js';
+import { RaptorError } from './errors.js';
+import { createFileExclusive, readOwnFile } from './fs/territory.js';
 import type { Envelope, SessionStorageMap, StorageState } from './record.js';
 
 export interface SealedState {
@@ -47,12 +49,9 @@ export const KEY_FILE = 'key';
 export const NEXT_KEY_FILE = 'key.next';
 
 async function readKeyFile(path: string): Promise<Key | undefined> {
-  try {
-    return parseKey(await readFile(path, 'utf8'), path);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
+  // Territory: a key file that is a link or a hard link is FOREIGN_DIRECTORY, never used (someone else's key could seal the sessions).
+  const text = readOwnFile(path, 4096);
+  return text === undefined ? undefined : parseKey(text, path);
 }
 
 /** The key to encrypt with, plus every key that may still open older sessions. */
@@ -74,8 +73,10 @@ export async function loadKeyRing(home: string, env: NodeJS.ProcessEnv = process
 export async function writeKeyFile(home: string, key: Key, name = KEY_FILE): Promise<string> {
   const path = join(home, name);
   const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${key.bytes.toString('base64')}\n`, { mode: 0o600, flag: 'w' });
-  await chmod(temp, 0o600);
+  // Territory: the temp name is predictable, so whatever sits there (a crash's leftover, a planted link) is
+  // unlinked, never followed, and the key goes into a file created with O_EXCL | O_NOFOLLOW, mode 0600.
+  rmSync(temp, { force: true });
+  createFileExclusive(temp, `${key.bytes.toString('base64')}\n`);
   await rename(temp, path);
   return path;
 }

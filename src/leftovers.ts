@@ -8,12 +8,14 @@
  *
  * One RAPTOR_HOME can serve several stores (a file store and a PostgreSQL fleet store): only
  * profiles and crawls that record *this* store are touched; anything else is left alone.
+ * Territory (src/fs/territory.ts): `profiles/`, `crawls/` and each entry in them must be real
+ * directories; a link or a file there is reported in `errors` and left untouched, never followed.
  */
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { isOwnBrowserRunning, readKeepAlive, stopKeepAlive } from './browser/keep-alive.js';
 import { readHeartbeat } from './crawler/owner.js';
-import { errnoCode } from './errors.js';
+import { entryAt, ownSubdir, removeOwnTree } from './fs/territory.js';
 import type { Logger } from './log.js';
 import { stemFor } from './names.js';
 import type { SessionStore } from './store/types.js';
@@ -31,25 +33,39 @@ export interface LeftoverResult {
   orphanBrowsers: number;
   staleProfiles: number;
   oldCrawls: number;
+  /** Entries left alone because they are not raptor's (a link, a file where a directory belongs). */
+  errors: { key: string; message: string }[];
 }
 
-async function entries(dir: string): Promise<string[]> {
+/** The directories in `parent/name`, or none when it is missing; every non-directory entry is reported, not followed. */
+async function ownEntries(parent: string, name: string, errors: LeftoverResult['errors']): Promise<{ dir: string; names: string[] }> {
+  let dir: string | undefined;
   try {
-    return await readdir(dir);
+    dir = ownSubdir(parent, name);
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
-    throw error;
+    errors.push({ key: join(parent, name), message: (error as Error).message });
+    return { dir: join(parent, name), names: [] };
   }
+  if (!dir) return { dir: join(parent, name), names: [] };
+  const names: string[] = [];
+  for (const entry of await readdir(dir)) {
+    const { kind } = entryAt(join(dir, entry));
+    if (kind === 'dir') names.push(entry);
+    else if (kind === 'symlink') errors.push({ key: join(dir, entry), message: `\`${join(dir, entry)}\` is a symbolic link, not a directory raptor made; left untouched. Move it away.` });
+    // A plain file among profiles or crawls is someone's note: not raptor's, not worth an error.
+  }
+  return { dir, names };
 }
 
 export async function cleanupLeftovers(options: LeftoverOptions): Promise<LeftoverResult> {
-  const result: LeftoverResult = { orphanBrowsers: 0, staleProfiles: 0, oldCrawls: 0 };
+  const result: LeftoverResult = { orphanBrowsers: 0, staleProfiles: 0, oldCrawls: 0, errors: [] };
   const live = new Set<string>();
   for await (const summary of options.store.list()) if (!summary.expired) live.add(stemFor(summary.name));
 
-  for (const stem of await entries(options.profilesDir)) {
+  const profiles = await ownEntries(dirname(options.profilesDir), basename(options.profilesDir), result.errors);
+  for (const stem of profiles.names) {
     if (live.has(stem)) continue;
-    const profileDir = join(options.profilesDir, stem);
+    const profileDir = join(profiles.dir, stem);
     const kept = await readKeepAlive(profileDir);
     if (kept?.store !== options.store.location) continue; // another store's, or unknown: not ours to judge
     if (isOwnBrowserRunning(kept)) {
@@ -59,19 +75,19 @@ export async function cleanupLeftovers(options: LeftoverOptions): Promise<Leftov
     } else {
       result.staleProfiles++;
     }
-    if (!options.dryRun) await rm(profileDir, { recursive: true, force: true });
+    if (!options.dryRun) await removeOwnTree(profiles.dir, stem);
   }
 
-  const crawlsDir = join(options.home, 'crawls');
+  const crawls = await ownEntries(options.home, 'crawls', result.errors);
   const now = Date.now();
-  for (const stem of await entries(crawlsDir)) {
-    const dir = join(crawlsDir, stem);
+  for (const stem of crawls.names) {
+    const dir = join(crawls.dir, stem);
     const heartbeat = await readHeartbeat(dir);
     if (heartbeat?.store !== options.store.location) continue;
     const finished = heartbeat.status === 'completed' || !live.has(stem);
     if (!finished || now - Date.parse(heartbeat.at) < options.crawlRetentionMs) continue;
     result.oldCrawls++;
-    if (!options.dryRun) await rm(dir, { recursive: true, force: true });
+    if (!options.dryRun) await removeOwnTree(crawls.dir, stem);
   }
   return result;
 }

@@ -3,10 +3,9 @@
  * It ties a store to the browser layer: save from a live browser or a state, restore by
  * reattach or relaunch, validate, list, clean up. The CLI is a thin shell over it.
  */
-import { rm } from 'node:fs/promises';
 import { captureSource, type SaveSource } from './browser/capture-source.js';
 import { probeCdp } from './browser/connect.js';
-import { stopKeepAlive } from './browser/keep-alive.js';
+import { stopAndRemoveProfile } from './browser/keep-alive.js';
 import { cleanupStore, type CleanupOptions, type CleanupResult } from './cleanup.js';
 import { loadSettings, resolvePaths, type Paths, type Settings } from './config.js';
 import { parseDuration } from './duration.js';
@@ -278,8 +277,7 @@ export class SessionManager {
    */
   async stopBrowser(name: string, options: { forget?: boolean } = {}): Promise<boolean> {
     const profileDir = profileDirFor(this.paths.profilesDir, name);
-    const stopped = await stopKeepAlive(profileDir);
-    await rm(profileDir, { recursive: true, force: true });
+    const stopped = await stopAndRemoveProfile(profileDir); // territory-checked: never follows a link out of profiles/
     if (options.forget && (await this.store.get(name))?.cdpUrl !== undefined) {
       await this.update(name, ({ cdpUrl: _cdpUrl, browserId: _browserId, ...rest }) => rest);
     }

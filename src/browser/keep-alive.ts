@@ -8,11 +8,13 @@
  * before touching it: raptor never kills a browser it did not launch.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { RaptorError, errnoCode } from '../errors.js';
+import { RaptorError, errnoCode, isRaptorError } from '../errors.js';
+import { ownDirs, ownSubdir, readOwnFile, removeOwnTree } from '../fs/territory.js';
+import { writeFileAtomic } from '../store/file-io.js';
 import { isAlive } from '../store/file-lock.js';
 import { probeCdp } from './connect.js';
 import { chromiumArgs } from './find.js';
@@ -48,7 +50,8 @@ export interface KeepAliveOptions {
 export async function launchKeepAlive(options: KeepAliveOptions): Promise<KeptAliveBrowser> {
   const { profileDir, executablePath } = options;
   const timeoutMs = options.timeoutMs ?? 20_000;
-  await mkdir(profileDir, { recursive: true, mode: 0o700 });
+  // `profiles/` and `profiles/<name>` must be real directories: a link there would hand the browser (and its cookies) a foreign dir.
+  ownDirs(dirname(dirname(profileDir)), [basename(dirname(profileDir)), basename(profileDir)]);
   const portFile = join(profileDir, 'DevToolsActivePort');
   await rm(portFile, { force: true }); // a previous browser's port must not be mistaken for this one's
   const args = [
@@ -90,7 +93,8 @@ export async function launchKeepAlive(options: KeepAliveOptions): Promise<KeptAl
           startedAt: new Date().toISOString(),
           ...(options.store ? { store: options.store } : {}),
         };
-        await writeFile(join(profileDir, KEEP_ALIVE_FILE), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+        // Temp file + rename: a `raptor-browser.json` planted as a link is replaced, never written through.
+        await writeFileAtomic(profileDir, KEEP_ALIVE_FILE, `${JSON.stringify(info, null, 2)}\n`);
         return info;
       }
     }
@@ -114,9 +118,11 @@ function readPort(portFile: string): number | undefined {
 
 export async function readKeepAlive(profileDir: string): Promise<KeptAliveBrowser | undefined> {
   try {
-    return JSON.parse(await readFile(join(profileDir, KEEP_ALIVE_FILE), 'utf8')) as KeptAliveBrowser;
+    const text = readOwnFile(join(profileDir, KEEP_ALIVE_FILE));
+    return text === undefined ? undefined : (JSON.parse(text) as KeptAliveBrowser);
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;
+    // A link or hard link is not a record raptor wrote: no browser of ours is known there.
+    if (error instanceof SyntaxError || isRaptorError(error, 'FOREIGN_DIRECTORY')) return undefined;
     throw error;
   }
 }
@@ -150,6 +156,20 @@ export async function stopKeepAlive(profileDir: string, timeoutMs = 5000): Promi
   if (isAlive(info.pid)) killGroup(info.pid, 'SIGKILL');
   await rm(join(profileDir, KEEP_ALIVE_FILE), { force: true });
   return true;
+}
+
+/**
+ * Stops the kept-alive browser of `profileDir` (`<profiles>/<name>`) and removes the profile: it
+ * holds the session's cookies too. Only real directories: a link at `profiles/` or at the profile
+ * is `FOREIGN_DIRECTORY`, left untouched, and no browser recorded behind it is signalled.
+ */
+export async function stopAndRemoveProfile(profileDir: string): Promise<boolean> {
+  const name = basename(profileDir);
+  const profiles = ownSubdir(dirname(dirname(profileDir)), basename(dirname(profileDir)));
+  if (!profiles || !ownSubdir(profiles, name)) return false;
+  const stopped = await stopKeepAlive(profileDir);
+  await removeOwnTree(profiles, name);
+  return stopped;
 }
 
 /** Signals the browser's whole process group (renderers, GPU and utility processes too). */

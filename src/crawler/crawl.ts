@@ -15,6 +15,7 @@ import { probeCdp } from '../browser/connect.js';
 import { RaptorError, isRaptorError } from '../errors.js';
 import { SessionManager } from '../manager.js';
 import { stemFor } from '../names.js';
+import { ownDirs } from '../fs/territory.js';
 import type { RestoredSession, RestoreOptions } from '../restore.js';
 import { sanitizeJson, type Json } from '../sanitize.js';
 import { HealthMeter } from './health.js';
@@ -117,8 +118,7 @@ export class Crawl {
     let journal: CrawlJournal | undefined;
     try {
       await manager.get(options.session); // NOT_FOUND before anything is created
-      const { mkdir } = await import('node:fs/promises');
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      ownDirs(manager.paths.home, ['crawls', stemFor(options.session)]); // territory: a link at crawls/ or crawls/<stem> is FOREIGN_DIRECTORY
       owner = await takeOwnership(dir, options.session, heartbeatMs);
       const mode = options.mode ?? 'auto';
       if (mode === 'restart') await forgetProgress(dir);

@@ -10,7 +10,6 @@
  * hangs past `loginTimeout`, or ends logged out (per `check`) saves nothing, so the previous
  * valid session, if any, stays.
  */
-import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { captureContext } from '../browser/capture.js';
@@ -21,6 +20,7 @@ import { parseDuration } from '../duration.js';
 import { RaptorError } from '../errors.js';
 import { SessionManager } from '../manager.js';
 import { stemFor } from '../names.js';
+import { ownDirs } from '../fs/territory.js';
 import type { SessionRecord } from '../record.js';
 import { writeFileAtomic } from '../store/file-io.js';
 import { withLock } from '../store/file-lock.js';
@@ -96,7 +96,7 @@ export async function ensureSession(name: string, options: EnsureSessionOptions)
     if (!firstProblem) return { record: first!, loggedIn: false, statePath: await writeStateFile(manager, first!) };
 
     const lockPath = join(manager.paths.home, 'locks', `${stemFor(name)}.login.lock`);
-    await mkdir(join(manager.paths.home, 'locks'), { recursive: true, mode: 0o700 });
+    ownDirs(manager.paths.home, ['locks']); // territory: a `locks` that is a link or a file is FOREIGN_DIRECTORY
     const loginTimeout = options.loginTimeout ?? 60_000;
     return await withLock(
       lockPath,
@@ -189,7 +189,7 @@ async function runLogin(browser: Browser, name: string, options: EnsureSessionOp
 /** Mirrors the session as a Playwright state file (0600, atomic) for `use: { storageState }`. */
 async function writeStateFile(manager: SessionManager, record: SessionRecord): Promise<string> {
   const path = statePathIn(manager.paths.home, record.name);
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  ownDirs(manager.paths.home, ['playwright']); // territory: never a link out of RAPTOR_HOME
   await writeFileAtomic(dirname(path), basename(path), `${JSON.stringify(record.storageState, null, 2)}\n`);
   return path;
 }

@@ -47,7 +47,8 @@ export interface DurableFs {
  */
 export const nodeFs: DurableFs = {
   async createFile(path, text) {
-    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    // O_NOFOLLOW on top of O_EXCL: a name planted as a link fails instead of redirecting the write.
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
       writeAllSync(fd, Buffer.from(text, 'utf8'));
     } finally {
@@ -111,6 +112,8 @@ export type ReadResult =
   | { kind: 'missing' }
   | { kind: 'symlink' }
   | { kind: 'not-a-file' }
+  /** A second name for the same file exists elsewhere: raptor never reads or shares such a file (territory). */
+  | { kind: 'hard-link'; links: number }
   | { kind: 'too-large'; bytes: number }
   | { kind: 'text'; text: string; bytes: number }
   /** Only the summary fields, as a JSON object; `whole` is false when the file does not end in `}`. */
@@ -140,6 +143,8 @@ export function readSessionFile(path: string, headOnly: boolean): ReadResult {
     throw error;
   }
   try {
+    const opened = fstatSync(fd);
+    if (opened.isFile() && opened.nlink > 1) return { kind: 'hard-link', links: opened.nlink };
     let n: number;
     try {
       n = readSync(fd, shared, 0, CHUNK, 0);

@@ -11,8 +11,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { open, stat, utimes } from 'node:fs/promises';
+import { lstat, open, stat, utimes } from 'node:fs/promises';
 import { RaptorError, errnoCode } from '../errors.js';
+import { readOwnFile } from '../fs/territory.js';
 import { nodeFs } from './file-io.js';
 
 export interface LockOptions {
@@ -116,10 +117,15 @@ export async function isStale(path: string, staleMs: number): Promise<boolean> {
   let owner: LockOwner | undefined;
   let mtimeMs: number;
   try {
+    const stats = await lstat(path);
+    // raptor's locks are plain files it created with O_EXCL: a link (or anything else) there is
+    // not a lock to wait for or break, and its target is never read or touched.
+    if (!stats.isFile()) throw foreignLock(path);
     owner = readOwner(path);
-    ({ mtimeMs } = await stat(path));
+    ({ mtimeMs } = stats);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return false; // released meanwhile: just retry
+    if (error instanceof RaptorError) throw error;
     throw lockIoError(path, error);
   }
   if (owner && owner.host === HOST && owner.pid !== process.pid && !isAlive(owner.pid)) return true;
@@ -156,11 +162,11 @@ async function breakStaleLock(path: string, staleMs: number): Promise<void> {
 /** The holder recorded in a lock file, if it can be read. */
 export function readOwner(path: string): LockOwner | undefined {
   try {
-    const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    const parsed: unknown = JSON.parse(readOwnFile(path, 4096) ?? ''); // never through a link
     if (parsed && typeof parsed === 'object' && 'token' in parsed) return parsed as LockOwner;
     return undefined;
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;
+    if (error instanceof SyntaxError) return undefined; // missing, being written, or torn by a crash
     throw error;
   }
 }
@@ -190,6 +196,10 @@ function lockedError(path: string, what?: string): RaptorError {
     'LOCKED',
     `${what ?? 'The session'} is locked by another process (lock file \`${path}\`). Wait for it to finish, or remove the lock file if no raptor process is running.`,
   );
+}
+
+function foreignLock(path: string): RaptorError {
+  return new RaptorError('FOREIGN_DIRECTORY', `\`${path}\` is not a lock raptor made (it is a link or not a regular file); it was left untouched. Move it away and try again.`);
 }
 
 function lockIoError(path: string, cause: unknown): RaptorError {

@@ -6,12 +6,13 @@
  * lost update into `REVISION_CONFLICT`. Invalid files go to `.quarantine/` with a reason.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { watch as chokidarWatch } from 'chokidar';
 import { RaptorError, errnoCode, isRaptorError } from '../errors.js';
+import { claimSessionsDir, createFileExclusive, entryAt, ownSubdir, readOwnFile } from '../fs/territory.js';
 import { fileNameFor, isSessionFileName } from '../names.js';
 import {
   NEWER_VERSION,
@@ -44,7 +45,7 @@ import {
 } from './types.js';
 
 export interface FileStoreOptions {
-  /** The sessions directory. Created (mode 0700) when missing. */
+  /** The sessions directory. Created (mode 0700) and marked when missing; a foreign non-empty one is `FOREIGN_DIRECTORY`. */
   dir: string;
   /** A lock untouched for this long is broken. @default 10_000 */
   lockStaleMs?: number;
@@ -57,6 +58,9 @@ export interface FileStoreOptions {
 export const QUARANTINE_DIR = '.quarantine';
 /** Temp files younger than this may belong to a write in progress in another process. */
 const TEMP_FILE_GRACE_MS = 60_000;
+/** The temp names `tempNameFor` makes (`.<file>.json.<pid>.<hex>.tmp`, also for lease files): the only ones the sweep removes. */
+const OWN_TEMP_FILE = /^\..+\.json(\.lease)?\.\d+\.[0-9a-f]+\.tmp$/;
+const REASON_SUFFIX = '.reason.json';
 
 export function createFileStore(options: FileStoreOptions): FileSessionStore {
   return new FileSessionStore(options);
@@ -146,8 +150,8 @@ export class FileSessionStore implements SessionStore {
     if (!isSessionFileName(key) || key.includes('/') || key.includes('\\')) {
       throw new RaptorError('INVALID_INPUT', `\`${key}\` is not a session file name.`);
     }
-    const qdir = this.path(QUARANTINE_DIR);
-    await mkdir(qdir, { recursive: true, mode: 0o700 });
+    // A `.quarantine` that is a link or a file is FOREIGN_DIRECTORY: nothing is moved into another directory.
+    const qdir = ownSubdir(this.dir, QUARANTINE_DIR, { create: true })!;
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const target = `${key}.${stamp}.${randomBytes(2).toString('hex')}`;
     try {
@@ -157,7 +161,7 @@ export class FileSessionStore implements SessionStore {
       throw unavailable(this.dir, error);
     }
     const note = { file: key, reason, quarantinedAt: new Date().toISOString() };
-    await writeFile(join(qdir, `${target}.reason.json`), `${JSON.stringify(note, null, 2)}\n`, { mode: 0o600 });
+    createFileExclusive(join(qdir, `${target}${REASON_SUFFIX}`), `${JSON.stringify(note, null, 2)}\n`);
     await syncDir(qdir, this.fs);
     await syncDir(this.dir, this.fs);
   }
@@ -248,30 +252,35 @@ export class FileSessionStore implements SessionStore {
     };
   }
 
+  /**
+   * Removes stale temp files and purges old quarantine entries, lstat-based: only regular files
+   * named as raptor names its temp files, and only quarantine entries with a reason file (what
+   * raptor itself moved there), counted from when they were quarantined. Links are unlinked, never
+   * followed; directories and files without a reason are left alone. A `.quarantine` that is a
+   * link or a file is `FOREIGN_DIRECTORY` (cleanup reports it).
+   */
   async sweep(opts: SweepOptions): Promise<SweepResult> {
     const now = Date.now();
     let tempFiles = 0;
     for (const name of await readdir(this.dir)) {
-      if (!name.startsWith('.') || !name.endsWith(TEMP_SUFFIX)) continue;
-      const info = await stat(this.path(name)).catch(() => undefined);
-      if (!info || now - info.mtimeMs < TEMP_FILE_GRACE_MS) continue;
+      if (!OWN_TEMP_FILE.test(name)) continue;
+      const { kind, stats } = entryAt(this.path(name));
+      if (kind !== 'file' || now - stats!.mtimeMs < TEMP_FILE_GRACE_MS) continue;
       tempFiles++;
       if (!opts.dryRun) await unlinkIfExists(this.path(name));
     }
     let purgedQuarantine = 0;
-    const qdir = this.path(QUARANTINE_DIR);
-    const quarantined = await readdir(qdir).catch((error: unknown) => {
-      if (errnoCode(error) === 'ENOENT') return [] as string[];
-      throw error;
-    });
-    for (const name of quarantined) {
-      if (name.endsWith('.reason.json')) continue;
-      const info = await stat(join(qdir, name)).catch(() => undefined);
-      if (!info || now - info.mtimeMs < opts.quarantineRetentionMs) continue;
+    const qdir = ownSubdir(this.dir, QUARANTINE_DIR);
+    for (const name of qdir ? await readdir(qdir) : []) {
+      if (name.endsWith(REASON_SUFFIX)) continue;
+      const reason = entryAt(join(qdir!, `${name}${REASON_SUFFIX}`));
+      if (reason.kind !== 'file' || now - reason.stats!.mtimeMs < opts.quarantineRetentionMs) continue;
+      const { kind } = entryAt(join(qdir!, name));
+      if (kind !== 'file' && kind !== 'symlink') continue; // raptor moves session files here, never directories it would have to recurse into
       purgedQuarantine++;
       if (!opts.dryRun) {
-        await rm(join(qdir, name), { force: true });
-        await rm(join(qdir, `${name}.reason.json`), { force: true });
+        await unlinkIfExists(join(qdir!, name));
+        await unlinkIfExists(join(qdir!, `${name}${REASON_SUFFIX}`));
       }
     }
     return { tempFiles, purgedQuarantine };
@@ -290,7 +299,7 @@ export class FileSessionStore implements SessionStore {
       return { ok: false, key: fileName, reason: `cannot be read: ${(error as Error).message}` };
     }
     if (read.kind === 'missing') return { ok: false, key: fileName, reason: 'disappeared while reading' };
-    if (read.kind === 'symlink' || read.kind === 'not-a-file' || read.kind === 'too-large') {
+    if (read.kind === 'symlink' || read.kind === 'not-a-file' || read.kind === 'too-large' || read.kind === 'hard-link') {
       return { ok: false, key: fileName, reason: describe(read) };
     }
     if (read.kind === 'head' && !read.whole) {
@@ -330,9 +339,10 @@ export class FileSessionStore implements SessionStore {
 
   private async readLease(fileName: string): Promise<LeaseState | undefined> {
     try {
-      return JSON.parse(await readFile(this.path(leaseFileName(fileName)), 'utf8')) as LeaseState;
+      const text = readOwnFile(this.path(leaseFileName(fileName))); // a lease planted as a link is FOREIGN_DIRECTORY, never read through
+      return text === undefined ? undefined : (JSON.parse(text) as LeaseState);
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT' || error instanceof SyntaxError) return undefined; // torn by a crash: no lease
+      if (error instanceof SyntaxError) return undefined; // torn by a crash: no lease
       throw error;
     }
   }
@@ -354,26 +364,24 @@ function leaseFileName(fileName: string): string {
   return `.${fileName}.lease`;
 }
 
+/** The sessions directory, created and marked, or adopted, or refused when foreign (src/fs/territory.ts). */
 function ensureDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    claimSessionsDir(dir);
   } catch (error) {
-    if (errnoCode(error) === 'EEXIST' || errnoCode(error) === 'ENOTDIR') {
-      throw new RaptorError('STORE_UNAVAILABLE', `\`${dir}\` is not a directory. Point \`--dir\` (or RAPTOR_SESSIONS_DIR) at a directory.`, { cause: error });
-    }
+    if (isRaptorError(error)) throw error;
     throw unavailable(dir, error);
-  }
-  if (!statSync(dir).isDirectory()) {
-    throw new RaptorError('STORE_UNAVAILABLE', `\`${dir}\` is not a directory. Point \`--dir\` (or RAPTOR_SESSIONS_DIR) at a directory.`);
   }
 }
 
-function describe(read: { kind: string; bytes?: number }): string {
+function describe(read: { kind: string; bytes?: number; links?: number }): string {
   switch (read.kind) {
     case 'symlink':
       return 'is a symbolic link; raptor never follows links in its sessions directory';
     case 'not-a-file':
       return 'is not a regular file';
+    case 'hard-link':
+      return `has ${read.links} hard links; raptor never reads or rewrites a session file that shares its bytes with another path (copy it with \`cp\` to make it a file of its own)`;
     case 'too-large':
       return `is ${((read.bytes ?? 0) / 1048576).toFixed(0)} MiB, over the 64 MiB limit`;
     default:

@@ -100,7 +100,7 @@ describe('attack: foreign territory', () => {
     for (const args of commands) {
       const result = await cli([...args, '--dir', foreignDir]);
       expect({ args, code: errorCode(result) }, result.stdout + result.stderr).toEqual({ args, code: 'FOREIGN_DIRECTORY' });
-      expect(result.stdout).toMatch(/package\.json/); // names what is foreign…
+      expect(result.stdout).toMatch(/README\.md/); // names what is foreign…
       expect(result.stdout).toMatch(/empty or new directory/); // …and the way out
       expect(snapshot(foreignDir), `after ${args.join(' ')}`).toEqual(before);
     }
