@@ -9,6 +9,7 @@ import { isRaptorError } from '../src/errors.js';
 import { SessionManager } from '../src/manager.js';
 import { createTempDir } from './helpers/temp-dir.js';
 import { startHangingServer } from './helpers/hanging-server.js';
+import { MARKER_FILE } from '../src/fs/territory.js';
 
 const state = { cookies: [], origins: [] };
 
@@ -58,7 +59,7 @@ describe('bad input', () => {
     const error = await manager.save(name, { storageState: state }).catch((e) => e);
     expect(isRaptorError(error, 'INVALID_NAME')).toBe(true);
     expect(error.message).toMatch(/name/i);
-    expect(await readdir(join(tmp.path, 'home', 'sessions'))).toEqual([]);
+    expect(await readdir(join(tmp.path, 'home', 'sessions'))).toEqual([MARKER_FILE]); // only raptor's marker
   });
 
   it('reports a --dir that is a file as STORE_UNAVAILABLE with a way out', async () => {
@@ -126,6 +127,6 @@ describe('bad input', () => {
     expect(isRaptorError(error, 'INVALID_SESSION')).toBe(true);
     expect(error.issues[0]).toMatchObject({ code: 'CYCLE', path: 'metadata.self' });
     await mkdir(join(tmp.path, 'home', 'sessions'), { recursive: true });
-    expect(await readdir(join(tmp.path, 'home', 'sessions'))).toEqual([]);
+    expect(await readdir(join(tmp.path, 'home', 'sessions'))).toEqual([MARKER_FILE]); // only raptor's marker
   });
 });

@@ -11,6 +11,7 @@ import { SessionManager } from '../src/manager.js';
 import { newRecord, serializeRecord } from '../src/record.js';
 import { runCli } from './helpers/cli.js';
 import { createTempDir } from './helpers/temp-dir.js';
+import { claimSessionsDir } from '../src/fs/territory.js';
 
 const MUTANTS = Number(process.env['RAPTOR_FUZZ_FILES'] ?? 1200);
 
@@ -77,6 +78,7 @@ describe('corrupted session files', () => {
     dir = join(tmp.path, 'sessions');
     const { mkdir } = await import('node:fs/promises');
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    claimSessionsDir(dir); // a directory raptor made (marked): only then may it quarantine what is in it
     const random = prng(7);
     for (let i = 0; i < MUTANTS; i++) {
       const name = `s-${i}`;

@@ -9,6 +9,7 @@ import { SessionManager } from '../src/manager.js';
 import { fileNameFor } from '../src/names.js';
 import { newRecord, serializeRecord, type SessionRecord } from '../src/record.js';
 import { createTempDir } from './helpers/temp-dir.js';
+import { claimSessionsDir } from '../src/fs/territory.js';
 
 const emptyState = { cookies: [], origins: [] };
 
@@ -25,6 +26,7 @@ describe('open() cleans a messy sessions directory', () => {
     tmp = await createTempDir();
     dir = join(tmp.path, 'sessions');
     await mkdir(dir, { mode: 0o700 });
+    claimSessionsDir(dir); // a directory raptor made (marked), then messed up: only then may it clean it
   });
   afterEach(async () => tmp.remove());
 

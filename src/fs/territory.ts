@@ -14,7 +14,7 @@
  * is 0700 and the user's own, so only the user (or root) can do that swap; file *contents* are
  * never written through a path that could be a link (O_EXCL | O_NOFOLLOW creates, then rename).
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, writeSync, type Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RaptorError, errnoCode } from '../errors.js';
@@ -98,6 +98,15 @@ function writeMarker(dir: string): void {
   const body = `${JSON.stringify({ raptor: 'sessions', version: 1, markedAt: new Date().toISOString() })}\n`;
   try {
     createFileExclusive(join(dir, MARKER_FILE), body);
+    // Durable like a session file: a power loss must not turn a raptor directory back into an unmarked one.
+    for (const [path, flags] of [[join(dir, MARKER_FILE), constants.O_RDONLY], [dir, constants.O_RDONLY | constants.O_DIRECTORY]] as const) {
+      const fd = openSync(path, flags);
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'EEXIST') return; // another process marked it at the same instant
@@ -117,9 +126,13 @@ function isRaptorEntry(dir: string, name: string): boolean {
   return looksLikeRecord(readOwnFile(join(dir, name), 64 * 1024));
 }
 
-/** The start of a raptor session file: `{ "schemaVersion": <n>, … "name": "…"`. Enough to tell it from `package.json`. */
+/**
+ * A raptor session file, or what a crash or a full disk leaves of one: raptor writes
+ * `schemaVersion` first, so even a torn file starts `{ "schemaVersion":`; an empty file is what a
+ * power loss leaves of a new one. Enough to tell them from `package.json` or any other JSON.
+ */
 function looksLikeRecord(head: string | undefined): boolean {
-  return head !== undefined && /^\s*\{\s*"schemaVersion"\s*:\s*\d+\s*,/.test(head) && /"name"\s*:\s*"/.test(head);
+  return head !== undefined && (head.length === 0 || /^\s*\{\s*"schemaVersion"\s*:/.test(head));
 }
 
 /**
