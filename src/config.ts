@@ -8,6 +8,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { parseJsonText } from './core/json-error.js';
 import { RaptorError } from './errors.js';
 import { entryAt, readOwnFile } from './fs/territory.js';
 import { parseDuration } from './duration.js';
@@ -120,9 +121,10 @@ export async function loadSettings(paths: Paths, env: NodeJS.ProcessEnv = proces
   const { readFile } = await import('node:fs/promises');
   let raw: unknown = {};
   try {
-    raw = JSON.parse(await readFile(paths.configFile, 'utf8'));
+    raw = parseJsonText(await readFile(paths.configFile, 'utf8'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      // parseJsonText names a position only: the config may hold a store URL with its password.
       throw new RaptorError('CONFIG_INVALID', `Cannot read ${paths.configFile}: ${(error as Error).message}. Fix or delete the file.`, { cause: error });
     }
   }

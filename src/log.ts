@@ -1,36 +1,15 @@
 /**
- * pino logger to stderr with redaction. Cookie and storage values are credentials: log
- * lines never carry them, and tokens in CDP URLs (`?token=…`, `user:pass@`) are masked.
+ * pino logger to stderr with redaction. Cookie and storage values are credentials: log lines
+ * never carry them (fields holding browser state go through the one masking function,
+ * `src/core/mask.ts`), and every URL in a line, message and error text included, loses its
+ * credentials (`src/core/redact-url.ts`). Both apply at every level, trace to fatal.
  */
 import { pino, type Logger } from 'pino';
+import { maskLogFields } from './core/mask.js';
+import { redactUrl, redactUrlsIn } from './core/redact-url.js';
 
 export type { Logger };
-
-const REDACT_PATHS = [
-  'storageState',
-  '*.storageState',
-  'sessionStorage',
-  '*.sessionStorage',
-  'cookies',
-  '*.cookies',
-  'value',
-  '*.value',
-  'headers.cookie',
-  'headers.authorization',
-];
-
-/** Masks credentials inside a URL: userinfo and every query value. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username) parsed.username = '***';
-    if (parsed.password) parsed.password = '***';
-    for (const key of [...parsed.searchParams.keys()]) parsed.searchParams.set(key, '***');
-    return parsed.toString().replace(/%2A%2A%2A/g, '***');
-  } catch {
-    return '<unparseable url>'; // never echo a string we could not inspect
-  }
-}
+export { redactUrl };
 
 export interface LoggerOptions {
   level?: string;
@@ -43,8 +22,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     {
       level: options.level ?? 'warn',
       base: undefined,
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      serializers: { cdpUrl: (url: unknown) => (typeof url === 'string' ? redactUrl(url) : url) },
+      formatters: { log: (object) => maskLogFields(object) },
+      // The last word on every line: a URL can hide in a message, an `err` text or a reason.
+      hooks: { streamWrite: (line) => redactUrlsIn(line) },
     },
     (options.destination ?? process.stderr) as pino.DestinationStream,
   );

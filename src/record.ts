@@ -5,6 +5,7 @@
  * Inside raptor a `SessionRecord` can be trusted.
  */
 import { z } from 'zod';
+import { describeJsonError } from './core/json-error.js';
 import { RaptorError, type Issue } from './errors.js';
 import { MAX_NAME_LENGTH, fileNameFor } from './names.js';
 import { sanitizeJson, type Json } from './sanitize.js';
@@ -253,10 +254,9 @@ export function parseRecordText(text: string, fileName?: string): SessionRecord 
   let raw: unknown;
   try {
     raw = JSON.parse(text);
-  } catch (error) {
-    throw invalid(fileName ? `\`${fileName}\`` : 'The input', [
-      { code: 'INVALID_JSON', message: text.length === 0 ? 'the file is empty' : (error as Error).message, path: '' },
-    ]);
+  } catch {
+    // Never V8's message: it quotes the text, and a session file's text is credentials.
+    throw invalid(fileName ? `\`${fileName}\`` : 'The input', [{ code: 'INVALID_JSON', message: describeJsonError(text), path: '' }]);
   }
   const { record, issues } = guardDepth(() => checkValue(raw, fileName, !DANGEROUS_KEY_TEXT.test(text)));
   if (!record) throw invalid(fileName ? `\`${fileName}\`` : 'The input', issues);

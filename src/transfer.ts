@@ -8,6 +8,7 @@
  * `updatedAt` are the target store's own: it stamps them when it writes.
  */
 import { RaptorError, isRaptorError, type Issue } from './errors.js';
+import { describeJsonError } from './core/json-error.js';
 import { parseRecordValue, type SessionRecord } from './record.js';
 import type { SessionStore } from './store/types.js';
 
@@ -34,16 +35,17 @@ export function parseBundle(text: string, source: string): SessionRecord[] {
   if (trimmed.startsWith('[')) {
     try {
       values = JSON.parse(trimmed) as unknown[];
-    } catch (error) {
-      throw new RaptorError('INVALID_INPUT', `\`${source}\` is not valid JSON: ${(error as Error).message}.`, { cause: error });
+    } catch {
+      // Not V8's message, and not as the cause: it quotes the bundle, which holds credentials.
+      throw new RaptorError('INVALID_INPUT', `\`${source}\` is not valid JSON (${describeJsonError(trimmed)}).`);
     }
   } else {
     values = trimmed.split('\n').flatMap((line, i) => {
       if (line.trim() === '') return [];
       try {
         return [JSON.parse(line) as unknown];
-      } catch (error) {
-        throw new RaptorError('INVALID_INPUT', `\`${source}\` line ${i + 1} is not valid JSON (${(error as Error).message}). An export bundle has one record per line.`, { cause: error });
+      } catch {
+        throw new RaptorError('INVALID_INPUT', `\`${source}\` line ${i + 1} is not valid JSON (${describeJsonError(line).replace(/line 1 /, '')}). An export bundle has one record per line.`);
       }
     });
   }

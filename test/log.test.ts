@@ -26,6 +26,7 @@ describe('logs never carry credentials', () => {
     const out = capture();
     createLogger({ level: 'info', destination: out.destination }).info({ cdpUrl: 'wss://user:pw@cloud.example/devtools?token=TOKEN123' }, 'connect');
     expect(out.text()).not.toMatch(/TOKEN123|pw@/);
-    expect(redactUrl('http://127.0.0.1:9222')).toBe('http://127.0.0.1:9222/');
+    // A URL without credentials comes back unchanged (not normalized: no added `/`).
+    expect(redactUrl('http://127.0.0.1:9222')).toBe('http://127.0.0.1:9222');
   });
 });

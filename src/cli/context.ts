@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { loadSettings, resolvePaths, type Paths } from '../config.js';
+import { redactUrlsIn } from '../core/redact-url.js';
 import { createLogger, type Logger } from '../log.js';
 import { SessionManager } from '../manager.js';
 import { humanLogStream } from './log-stream.js';
@@ -52,11 +53,12 @@ export async function createCliContext(command: Command, io: CliIo): Promise<Cli
     logger: createLogger({ level, destination: globals.json ? io.stderr : humanLogStream(io.stderr) }),
     view: { tty: io.stdout.isTTY === true },
     paths,
+    // Streamed lines bypass `main`'s door to stdout, so they get the same URL redaction here.
     emit(data, text) {
-      io.stdout.write(`${globals.json ? JSON.stringify(data) : text}\n`);
+      io.stdout.write(redactUrlsIn(`${globals.json ? JSON.stringify(data) : text}\n`));
     },
     notice(text) {
-      io.stderr.write(`raptor: ${text}\n`);
+      io.stderr.write(redactUrlsIn(`raptor: ${text}\n`));
     },
   };
 }

@@ -5,6 +5,7 @@
  * `main` writes the result and calls `process.exit`.
  */
 import { CommanderError, type Command } from 'commander';
+import { redactUrlsIn } from '../core/redact-url.js';
 import { exitCodeFor, isRaptorError } from '../errors.js';
 import type { Handler, Run } from './command.js';
 import { createCliContext, type CliIo } from './context.js';
@@ -29,11 +30,13 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
   }
   if (!output) return 0; // help or version was printed
   const json = program.opts<{ json?: boolean }>().json === true;
+  // The one door to stdout: no URL leaves with its credentials unless the user asked for them.
+  const guard = output.reveals === true ? (text: string) => text : redactUrlsIn;
   if (json) {
-    if (output.data !== undefined) io.stdout.write(`${JSON.stringify(output.data, null, 2)}\n`);
+    if (output.data !== undefined) io.stdout.write(guard(`${JSON.stringify(output.data, null, 2)}\n`));
   } else if (output.text) {
     const text = output.text({ tty: io.stdout.isTTY === true });
-    if (text !== '') io.stdout.write(`${text}\n`);
+    if (text !== '') io.stdout.write(guard(`${text}\n`));
   }
   return output.exitCode ?? 0;
 }
@@ -82,23 +85,35 @@ function reportError(error: unknown, program: Command, argv: string[], io: CliIo
   }
   const issues = isRaptorError(error) ? error.issues : [];
 
+  // Errors name URLs (a CDP endpoint, a store): never with their credentials, at any level.
   if (json) {
-    io.stdout.write(`${JSON.stringify({ error: { code, message, ...(issues.length > 0 ? { issues } : {}) } }, null, 2)}\n`);
+    io.stdout.write(redactUrlsIn(`${JSON.stringify({ error: { code, message, ...(issues.length > 0 ? { issues } : {}) } }, null, 2)}\n`));
   } else {
     const lines = [`raptor: ${message}`];
     // The message already names the first issue; list them all when there are more.
     if (issues.length > 1) lines.push(...issues.slice(0, 20).map((i) => `  ${i.path || '(file)'}: ${i.message} [${i.code}]`));
     if (issues.length > 20) lines.push(`  … ${issues.length - 20} more (use --json for all)`);
-    io.stderr.write(`${lines.join('\n')}\n`);
+    io.stderr.write(redactUrlsIn(`${lines.join('\n')}\n`));
   }
-  if (debug && error instanceof Error) io.stderr.write(`${stackWithCauses(error)}\n`);
+  if (debug && error instanceof Error) io.stderr.write(redactUrlsIn(`${stackWithCauses(error)}\n`));
   return exitCode;
 }
 
 function stackWithCauses(error: Error): string {
-  const parts = [error.stack ?? String(error)];
-  for (let cause = error.cause; cause instanceof Error; cause = cause.cause) parts.push(`Caused by: ${cause.stack ?? String(cause)}`);
+  const parts = [stackOf(error)];
+  for (let cause = error.cause; cause instanceof Error; cause = cause.cause) parts.push(`Caused by: ${stackOf(cause)}`);
   return parts.join('\n');
+}
+
+/**
+ * A stack trace to print. A `SyntaxError` from `JSON.parse` quotes the text it failed on (a
+ * session or config file, i.e. credentials), so only its frames are shown.
+ */
+function stackOf(error: Error): string {
+  const stack = error.stack ?? String(error);
+  if (!(error instanceof SyntaxError)) return stack;
+  const frames = stack.split('\n').filter((line) => /^\s+at /.test(line));
+  return [`${error.name} (its message is withheld: it may quote the file)`, ...frames].join('\n');
 }
 
 function drain(stream: NodeJS.WritableStream): Promise<void> {

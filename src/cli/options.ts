@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { z } from 'zod';
+import { describeJsonError } from '../core/json-error.js';
 import { parseDuration } from '../duration.js';
 import { RaptorError, errnoCode, type Issue } from '../errors.js';
 import { StorageStateSchema, type StorageState } from '../record.js';
@@ -36,8 +37,8 @@ export function parseMetadata(text: string): Record<string, Json> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
-  } catch (error) {
-    throw new RaptorError('INVALID_INPUT', `--metadata is not JSON (${(error as Error).message}). Pass an object, e.g. \`--metadata '{"owner":"qa"}'\`.`);
+  } catch {
+    throw new RaptorError('INVALID_INPUT', `--metadata is not JSON (${describeJsonError(text)}). Pass an object, e.g. \`--metadata '{"owner":"qa"}'\`.`);
   }
   const parsed = MetadataSchema.safeParse(raw);
   if (!parsed.success) throw new RaptorError('INVALID_INPUT', '--metadata must be a JSON object, e.g. `{"owner":"qa"}`.');
@@ -55,9 +56,11 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
   }
   try {
     return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new RaptorError('INVALID_INPUT', `${what} \`${path}\` is not valid JSON: ${(error as Error).message}.`, {
-      issues: [{ code: 'INVALID_JSON', message: (error as Error).message, path: '' }],
+  } catch {
+    // describeJsonError, not V8's message: that one quotes the file (a state file: credentials).
+    const where = describeJsonError(text);
+    throw new RaptorError('INVALID_INPUT', `${what} \`${path}\` is not valid JSON (${where}). Fix the file, or export it again.`, {
+      issues: [{ code: 'INVALID_JSON', message: where, path: '' }],
     });
   }
 }

@@ -23,6 +23,11 @@ export interface CommandOutput {
    * invalid session, `doctor` a failed check). Its output is still printed.
    */
   exitCode?: number;
+  /**
+   * The output is credentials by request (`show --reveal`, `export`): `main` prints it as it is.
+   * Any other output has the credentials of every URL in it redacted on the way out.
+   */
+  reveals?: boolean;
 }
 
 export interface Column<Row> {

@@ -28,6 +28,7 @@ import { TEMP_SUFFIX, nodeFs, readSessionFile, syncDir, writeFileAtomic, type Du
 import { withLock } from './file-lock.js';
 import { nextRevision } from './revision.js';
 import { createLeaseHandle, leaseIsHeld, type LeaseState } from './lease.js';
+import { parseJsonText } from '../core/json-error.js';
 import { acquireFromLeases, leaseLost } from './pool.js';
 import {
   matchesFilter,
@@ -307,10 +308,11 @@ export class FileSessionStore implements SessionStore {
     }
     try {
       const fields =
-        read.kind === 'head' ? parseSummaryValue(JSON.parse(read.text), fileName) : parseRecordText(read.text, fileName);
+        read.kind === 'head' ? parseSummaryValue(parseJsonText(read.text), fileName) : parseRecordText(read.text, fileName);
       return { ok: true, key: fileName, summary: toSummary(fields, read.bytes, now) };
     } catch (error) {
-      if (error instanceof SyntaxError) return { ok: false, key: fileName, reason: `is not valid JSON: ${error.message}` };
+      // parseJsonText's message names a position, never the text (a reason file outlives the file).
+      if (error instanceof SyntaxError) return { ok: false, key: fileName, reason: `is not valid JSON (${error.message})` };
       if (!isRaptorError(error)) throw error;
       const newerVersion = error.issues.some((issue) => issue.code === NEWER_VERSION);
       return { ok: false, key: fileName, reason: error.message, ...(newerVersion ? { newerVersion } : {}) };

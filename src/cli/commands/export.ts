@@ -81,7 +81,7 @@ export async function exportSession(cli: CliContext, name: string | undefined, f
   if (flags.out === undefined) {
     // The document itself is the output, with or without --json.
     const document: unknown = JSON.parse(text);
-    return { data: document, text: () => text.trimEnd() };
+    return { data: document, text: () => text.trimEnd(), reveals: true };
   }
   await writeExclusive(flags.out, text, flags.force === true);
   const exported = { name, format: flags.format, file: flags.out, bytes: Buffer.byteLength(text) };

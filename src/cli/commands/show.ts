@@ -30,7 +30,7 @@ export function registerShow(program: Command, run: Run): void {
 export async function showSession(cli: CliContext, name: string, flags: ShowFlags): Promise<CommandOutput> {
   const record = await withManager(cli, { autoCleanup: false }, (manager) => manager.get(name));
   const session = flags.reveal ? record : maskRecord(record);
-  return { data: { session }, text: (view) => describeRecord(session, view) };
+  return { data: { session }, text: (view) => describeRecord(session, view), ...(flags.reveal ? { reveals: true } : {}) };
 }
 
 function describeRecord(record: SessionRecord, view: View): string {
@@ -67,8 +67,14 @@ function describeRecord(record: SessionRecord, view: View): string {
   );
   for (const origin of origins) {
     const items = origin.localStorage.map((item) => `  ${item.name} = ${item.value}`);
-    const databases = Array.isArray((origin as Record<string, unknown>)['indexedDB']) ? ((origin as Record<string, unknown>)['indexedDB'] as unknown[]).length : 0;
-    sections.push(`localStorage ${origin.origin} (${origin.localStorage.length}${databases > 0 ? `, ${databases} IndexedDB database(s)` : ''}):${items.length > 0 ? `\n${items.join('\n')}` : ' empty'}`);
+    const count = (key: string) => (Array.isArray((origin as Record<string, unknown>)[key]) ? ((origin as Record<string, unknown>)[key] as unknown[]).length : 0);
+    const extra = [count('indexedDB') > 0 ? `${count('indexedDB')} IndexedDB database(s)` : '', count('opfs') > 0 ? `${count('opfs')} OPFS entr${count('opfs') === 1 ? 'y' : 'ies'}` : ''].filter(Boolean);
+    sections.push(`localStorage ${origin.origin} (${[String(origin.localStorage.length), ...extra].join(', ')}):${items.length > 0 ? `\n${items.join('\n')}` : ' empty'}`);
+  }
+  const passkeys = (record.storageState as { credentials?: unknown }).credentials;
+  if (Array.isArray(passkeys) && passkeys.length > 0) {
+    const sites = passkeys.map((p) => (typeof p === 'object' && p !== null && 'rpId' in p ? String(p.rpId) : '?'));
+    sections.push(`Passkeys (${passkeys.length}): ${sites.join(', ')}`);
   }
   for (const [origin, items] of Object.entries(record.sessionStorage ?? {})) {
     const lines = Object.entries(items).map(([key, value]) => `  ${key} = ${value}`);

@@ -1,0 +1,74 @@
+/**
+ * Planted secrets and the scan that looks for them. Every secret is distinctive (a kind prefix and
+ * random hex from a seeded generator), so a hit can only be a leak, and the seed reproduces a run.
+ */
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+
+/** mulberry32: a tiny seeded generator, enough for distinctive test values. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` random bytes from `random`. */
+export function randomBytesFrom(random: () => number, count: number): Buffer {
+  return Buffer.from(Array.from({ length: count }, () => Math.floor(random() * 256)));
+}
+
+/** `prefix` and 16 random hex digits, e.g. `ck3f09…`. */
+export function secretMaker(random: () => number): (prefix: string) => string {
+  return (prefix) => `${prefix}${Array.from({ length: 16 }, () => Math.floor(random() * 16).toString(16)).join('')}`;
+}
+
+export interface Output {
+  what: string;
+  text: string;
+}
+
+/**
+ * The pieces of `secret` searched for: every 10-character window, so a truncated echo
+ * (`"token": cf43cfa9a0"...`, as V8's JSON errors print) is caught too. A private key (long)
+ * is searched by its random scalar only: its DER header is the same for every key.
+ */
+export function needles(secret: string): string[] {
+  const random = secret.length > 64 ? secret.slice(48, 90) : secret;
+  const windows: string[] = [];
+  for (let i = 0; i + 10 <= random.length; i += 1) windows.push(random.slice(i, i + 10));
+  return windows.length > 0 ? windows : [secret];
+}
+
+/** `kind in what` for every secret found (whole or in part) in an output. */
+export function findLeaks(secrets: Record<string, string>, outputs: readonly Output[]): string[] {
+  const leaks: string[] = [];
+  for (const { what, text } of outputs) {
+    for (const [kind, secret] of Object.entries(secrets)) if (needles(secret).some((n) => text.includes(n))) leaks.push(`${kind} in ${what}`);
+  }
+  return leaks;
+}
+
+/**
+ * Every regular file under `root` (links not followed) that `skip` does not exclude, as outputs.
+ * `skip` gets the path relative to `root`, with `/` separators.
+ */
+export async function filesUnder(root: string, skip: (path: string) => boolean): Promise<Output[]> {
+  const found: Output[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir).catch(() => [] as string[])) {
+      const path = join(dir, entry);
+      const rel = relative(root, path).split('\\').join('/');
+      if (skip(rel)) continue;
+      const stat = await lstat(path);
+      if (stat.isDirectory()) await walk(path);
+      else if (stat.isFile()) found.push({ what: `file ${rel}`, text: await readFile(path, 'utf8') });
+    }
+  };
+  await walk(root);
+  return found;
+}
