@@ -3,8 +3,8 @@
  * It ties a store to the browser layer: save from a live browser or a state, restore by
  * reattach or relaunch, validate, list, clean up. The CLI is a thin shell over it.
  */
-import { captureSource, type SaveSource } from './browser/capture-source.js';
-import { probeCdp } from './browser/connect.js';
+import { captureChecked, captureSource, type CapturedSource, type SaveSource } from './browser/capture-source.js';
+import { checkBrowser, expectedBrowserId, requireSessionBrowser, type BrowserCheck } from './browser/identity.js';
 import { stopAndRemoveProfile } from './browser/keep-alive.js';
 import { cleanupStore, type CleanupOptions, type CleanupResult } from './cleanup.js';
 import { loadSettings, resolvePaths, type Paths, type Settings } from './config.js';
@@ -20,7 +20,7 @@ import { loadKeyRing, type KeyRing } from './encryption.js';
 import { rekeySessions, type RekeyResult } from './rekey.js';
 import { chooseStore, openStore } from './store/open-store.js';
 import type { AcquireOptions, PoolLease, SessionFilter, SessionStore, StoreEvent } from './store/types.js';
-import { EXPIRY_CODES, checkRecord, sessionExpired, type ValidationResult } from './validate.js';
+import { EXPIRY_CODES, checkRecord, sessionExpired, type LiveBrowserStatus, type ValidationResult } from './validate.js';
 import type { Json } from './sanitize.js';
 
 export type { SaveSource };
@@ -142,7 +142,7 @@ export class SessionManager {
   /** Saves what a browser knows (or a given state) as session `name`. */
   async save(name: string, source: SaveSource, options: SaveOptions = {}): Promise<SessionRecord> {
     assertValidName(name);
-    const { captured, cdp } = await captureSource(source, this.settings.probeTimeoutMs);
+    const { captured, cdp } = await this.capture(name, source);
     const existing = await this.getOrQuarantine(name);
     const now = new Date();
     const expiresAt = resolveExpiry(options, existing?.expiresAt ?? null, now);
@@ -165,6 +165,27 @@ export class SessionManager {
     const stored = await this.store.put(record, options.expectedRevision === undefined ? {} : { expectedRevision: options.expectedRevision });
     this.logger.info({ session: name, revision: stored.revision, cookies: stored.storageState.cookies.length }, 'saved session');
     return stored;
+  }
+
+  private async capture(name: string, source: SaveSource): Promise<CapturedSource> {
+    if (!('recordedBrowser' in source)) return captureSource(source, this.settings.probeTimeoutMs);
+    const record = await this.require(name);
+    if (!record.cdpUrl) {
+      throw new RaptorError('INVALID_INPUT', `Session \`${name}\` records no browser to save from. Save from a CDP URL, a context or a state instead, or start one with \`raptor launch ${name}\`.`);
+    }
+    const check = requireSessionBrowser((await this.checkSessionBrowser(record))!, name, record.cdpUrl);
+    return captureChecked(record.cdpUrl, check);
+  }
+
+  /**
+   * Whether the browser session `session` records answers and is that very browser (the one
+   * rule of `browser/identity.ts`, with the session's kept-alive profile as proof for records
+   * without an id). Undefined when the session records no browser.
+   */
+  async checkSessionBrowser(session: Pick<SessionSummary, 'name' | 'cdpUrl' | 'browserId'>, timeoutMs = this.settings.probeTimeoutMs): Promise<BrowserCheck | undefined> {
+    if (!session.cdpUrl) return undefined;
+    const browserId = await expectedBrowserId({ cdpUrl: session.cdpUrl, browserId: session.browserId }, profileDirFor(this.paths.profilesDir, session.name));
+    return checkBrowser({ cdpUrl: session.cdpUrl, browserId }, timeoutMs);
   }
 
   /** Brings session `name` back: reattach while its browser lives, else relaunch with the saved state. */
@@ -225,17 +246,15 @@ export class SessionManager {
     }
     if (!record) return { name, valid: false, expired: false, issues: [{ code: 'NOT_FOUND', message: `no session \`${name}\` in ${this.store.location}`, path: '' }] };
     const issues = checkRecord(record, this.maxAgeMs === undefined ? {} : { maxAgeMs: this.maxAgeMs });
-    if (options.live) {
-      if (!record.cdpUrl) issues.push({ code: 'NO_BROWSER', message: 'no browser is recorded for this session', path: 'cdpUrl' });
-      else {
-        const probe = await probeCdp(record.cdpUrl, this.settings.probeTimeoutMs);
-        if (!probe.alive) issues.push({ code: 'BROWSER_UNREACHABLE', message: probe.reason, path: 'cdpUrl' });
-        else if (record.browserId && probe.browserId !== record.browserId) {
-          issues.push({ code: 'BROWSER_REPLACED', message: `a different browser (id ${probe.browserId}) answers there now`, path: 'cdpUrl' });
-        }
-      }
-    }
-    return { name, valid: issues.length === 0, expired: issues.some((i) => EXPIRY_CODES.has(i.code)), issues };
+    const browser = options.live ? liveBrowser(await this.checkSessionBrowser(record)) : undefined;
+    if (browser?.issue) issues.push(browser.issue);
+    return {
+      name,
+      valid: issues.length === 0,
+      expired: issues.some((i) => EXPIRY_CODES.has(i.code)),
+      issues,
+      ...(browser ? { browser: { status: browser.status, message: browser.message } } : {}),
+    };
   }
 
   list(filter?: SessionFilter): AsyncIterable<SessionSummary> {
@@ -309,14 +328,8 @@ export class SessionManager {
       stats.count++;
       stats.bytes += entry.summary.bytes ?? 0;
       if (sessionExpired(entry.summary, this.maxAgeMs)) stats.expired++;
-      const { cdpUrl, browserId } = entry.summary;
-      if (cdpUrl) {
-        probes.push(
-          probeCdp(cdpUrl, this.settings.probeTimeoutMs).then((probe) => {
-            if (probe.alive && (!browserId || probe.browserId === browserId)) stats.live++;
-          }),
-        );
-      }
+      const summary = entry.summary;
+      if (summary.cdpUrl) probes.push(this.checkSessionBrowser(summary).then((check) => void (check?.status === 'same' && stats.live++)));
     }
     await Promise.all(probes);
     return stats;
@@ -369,6 +382,26 @@ export class SessionManager {
       this.logger.warn({ session: name }, 'quarantined the invalid file this save replaces');
       return undefined;
     }
+  }
+}
+
+/**
+ * What `validate --live` says about a session's browser. A session that records none (a
+ * Playwright Test role, a state import) is valid: restoring it relaunches. A browser that is
+ * gone, replaced or cannot be proven the session's own is an issue.
+ */
+function liveBrowser(check: BrowserCheck | undefined): { status: LiveBrowserStatus; message: string; issue?: Issue } {
+  if (!check) return { status: 'none', message: 'no live browser: none is recorded for this session; restore relaunches it from the saved state' };
+  const issue = (code: string, message: string): Issue => ({ code, message, path: 'cdpUrl' });
+  switch (check.status) {
+    case 'same':
+      return { status: 'live', message: 'the recorded browser answers' };
+    case 'gone':
+      return { status: 'gone', message: check.reason, issue: issue('BROWSER_UNREACHABLE', check.reason) };
+    case 'other':
+      return { status: 'replaced', message: check.reason, issue: issue('BROWSER_REPLACED', check.reason) };
+    case 'unverified':
+      return { status: 'unverified', message: check.reason, issue: issue('BROWSER_UNVERIFIED', `${check.reason}; \`raptor save <name> --cdp <url>\` records it`) };
   }
 }
 

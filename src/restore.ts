@@ -1,14 +1,15 @@
 /**
  * How a saved session comes back (DESIGN.md "SessionManager"):
  *
- * 1. Reattach: the recorded CDP URL answers `/json/version` within the probe timeout *and*
- *    reports the recorded browser id -> `connectOverCDP`, use the default context. Milliseconds.
+ * 1. Reattach: the recorded CDP URL answers within the probe timeout *and* is the recorded
+ *    browser (`browser/identity.ts`) -> attach over its pinned endpoint, use the default context. Milliseconds.
  * 2. Reattach to this session's own kept-alive browser if it runs under another URL.
  * 3. Relaunch with the saved state: detached (keepAlive) or owned by this process.
  */
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { connectCdp, probeCdp } from './browser/connect.js';
+import { connectCdp } from './browser/connect.js';
+import { attachChecked, checkBrowser, expectedBrowserId, pinnedEndpoint, type RecordedBrowser } from './browser/identity.js';
 import { findBrowser } from './browser/find.js';
 import { isOwnBrowserRunning, launchKeepAlive, readKeepAlive, stopKeepAlive, type KeptAliveBrowser } from './browser/keep-alive.js';
 import { RaptorError } from './errors.js';
@@ -16,7 +17,7 @@ import { launchWithState, toPlaywrightState, type BrowserLaunchOptions } from '.
 import { addSessionStorage } from './browser/session-storage.js';
 import { stemFor } from './names.js';
 import type { SessionRecord } from './record.js';
-import type { Logger } from './log.js';
+import { redactUrl, type Logger } from './log.js';
 
 export type RestoreMode = 'reattached' | 'relaunched';
 
@@ -67,36 +68,41 @@ interface Attached {
   browserId: string;
 }
 
-/** Tries the recorded browser, then this session's kept-alive browser. Returns why both failed otherwise. */
+/**
+ * Tries the recorded browser, then this session's kept-alive browser, each through the one
+ * identity check (`browser/identity.ts`): only a browser proven to be the session's own is
+ * attached to. Returns why none could be otherwise.
+ */
 async function tryReattach(record: SessionRecord, ctx: RestoreContext, probeTimeoutMs: number): Promise<Attached | string> {
   if (record.browserType !== 'chromium') return `${record.browserType} sessions cannot be reattached over CDP`;
-  const candidates: { cdpUrl: string; browserId?: string }[] = [];
-  if (record.cdpUrl) candidates.push({ cdpUrl: record.cdpUrl, ...(record.browserId ? { browserId: record.browserId } : {}) });
-  const kept = await readKeepAlive(profileDirFor(ctx.profilesDir, record.name));
+  const profileDir = profileDirFor(ctx.profilesDir, record.name);
+  const candidates: RecordedBrowser[] = [];
+  if (record.cdpUrl) candidates.push({ cdpUrl: record.cdpUrl, browserId: await expectedBrowserId({ cdpUrl: record.cdpUrl, browserId: record.browserId }, profileDir) });
+  const kept = await readKeepAlive(profileDir);
   if (kept && isOwnBrowserRunning(kept) && kept.cdpUrl !== record.cdpUrl) candidates.push({ cdpUrl: kept.cdpUrl, browserId: kept.browserId });
   if (candidates.length === 0) return 'no browser was recorded for this session';
   let reason = '';
   for (const candidate of candidates) {
-    const probe = await probeCdp(candidate.cdpUrl, probeTimeoutMs);
-    if (!probe.alive) {
-      reason = `the browser at ${candidate.cdpUrl} is gone (${probe.reason})`;
+    const check = await checkBrowser(candidate, probeTimeoutMs);
+    if (check.status === 'gone') {
+      reason = `the browser is gone: ${check.reason}`;
       continue;
     }
-    if (candidate.browserId && probe.browserId !== candidate.browserId) {
-      reason = `${candidate.cdpUrl} is now a different browser (id ${probe.browserId}, expected ${candidate.browserId}); not reattaching to it`;
-      ctx.logger.warn({ cdpUrl: candidate.cdpUrl }, 'a different browser answers at the recorded CDP URL; relaunching instead');
+    if (check.status !== 'same') {
+      reason = `${check.reason}; not reattaching to it`;
+      ctx.logger.warn({ cdpUrl: candidate.cdpUrl }, 'the browser at the recorded CDP URL is not the one this session recorded; relaunching instead');
       continue;
     }
     let browser: Browser;
     try {
-      browser = await connectCdp(candidate.cdpUrl, CONNECT_TIMEOUT_MS);
+      browser = await attachChecked(check, CONNECT_TIMEOUT_MS);
     } catch (error) {
-      // It answered the probe but not the CDP handshake (hung, or dying right now): relaunch instead of hanging.
-      reason = `the browser at ${candidate.cdpUrl} answered but could not be attached to: ${(error as Error).message.split('\n')[0]}`;
+      // It answered the check but not the attach (hung, dying, or replaced right now): relaunch instead of hanging.
+      reason = `the browser at ${redactUrl(candidate.cdpUrl)} answered but could not be attached to: ${(error as Error).message.split('\n')[0]}`;
       continue;
     }
     const context = browser.contexts()[0] ?? (await browser.newContext());
-    return { browser, context, cdpUrl: candidate.cdpUrl, browserId: probe.browserId };
+    return { browser, context, cdpUrl: candidate.cdpUrl, browserId: check.browserId };
   }
   return reason;
 }
@@ -129,7 +135,7 @@ export async function restoreRecord(record: SessionRecord, ctx: RestoreContext, 
       return { ...slow, mode: 'reattached', session: record, ...(page ? { page } : {}), close: () => slow.browser.close() };
     }
     const kept = await launchDetached(record, ctx, options);
-    const browser = await connectCdp(kept.cdpUrl);
+    const browser = await connectCdp(pinnedEndpoint(kept.cdpUrl, kept.browserId)); // the browser just launched, not a newcomer on its port
     try {
       const context = browser.contexts()[0] ?? (await browser.newContext());
       await context.setStorageState(toPlaywrightState(record.storageState));
@@ -170,10 +176,10 @@ async function reattachSlowOwnBrowser(record: SessionRecord, ctx: RestoreContext
   const profileDir = profileDirFor(ctx.profilesDir, record.name);
   const kept = await readKeepAlive(profileDir);
   if (!kept || !isOwnBrowserRunning(kept)) return undefined;
-  const probe = await probeCdp(kept.cdpUrl, 5000);
-  if (probe.alive && probe.browserId === kept.browserId) {
+  const check = await checkBrowser({ cdpUrl: kept.cdpUrl, browserId: kept.browserId }, 5000);
+  if (check.status === 'same') {
     try {
-      const browser = await connectCdp(kept.cdpUrl, 10_000);
+      const browser = await attachChecked(check, 10_000);
       const context = browser.contexts()[0] ?? (await browser.newContext());
       ctx.logger.info({ session: record.name }, 'reattached to a slow kept-alive browser on the second try');
       return { browser, context, cdpUrl: kept.cdpUrl, browserId: kept.browserId };

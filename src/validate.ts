@@ -5,11 +5,16 @@
 import type { Issue } from './errors.js';
 import { BROWSER_TYPES, isCdpUrl, isExpired, type SessionRecord } from './record.js';
 
+/** `live`: the recorded browser answers; `none`: none is recorded (information, not an issue). */
+export type LiveBrowserStatus = 'live' | 'none' | 'gone' | 'replaced' | 'unverified';
+
 export interface ValidationResult {
   name: string;
   valid: boolean;
   expired: boolean;
   issues: Issue[];
+  /** With `live`: what answers at the recorded CDP URL. */
+  browser?: { status: LiveBrowserStatus; message: string };
 }
 
 /** Clock skew tolerated before a timestamp counts as "in the future". */

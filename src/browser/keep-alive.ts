@@ -25,6 +25,8 @@ export interface KeptAliveBrowser {
   pid: number;
   cdpUrl: string;
   browserId: string;
+  /** When the process `pid` started, in clock ticks since boot (Linux): a recycled pid has another. */
+  pidStartTicks?: number;
   profileDir: string;
   executablePath: string;
   startedAt: string;
@@ -84,8 +86,10 @@ export async function launchKeepAlive(options: KeepAliveOptions): Promise<KeptAl
       const cdpUrl = `http://127.0.0.1:${port}`;
       const probe = await probeCdp(cdpUrl, 2000);
       if (probe.alive) {
+        const pidStartTicks = processStartTicks(child.pid!);
         const info: KeptAliveBrowser = {
           pid: child.pid!,
+          ...(pidStartTicks !== undefined ? { pidStartTicks } : {}),
           cdpUrl,
           browserId: probe.browserId,
           profileDir,
@@ -119,7 +123,10 @@ function readPort(portFile: string): number | undefined {
 export async function readKeepAlive(profileDir: string): Promise<KeptAliveBrowser | undefined> {
   try {
     const text = readOwnFile(join(profileDir, KEEP_ALIVE_FILE));
-    return text === undefined ? undefined : (JSON.parse(text) as KeptAliveBrowser);
+    if (text === undefined) return undefined;
+    // The profile is where the file lies, not what it claims: a record copied from another
+    // session's profile must not make that session's browser look like this one's.
+    return { ...(JSON.parse(text) as KeptAliveBrowser), profileDir };
   } catch (error) {
     // A link or hard link is not a record raptor wrote: no browser of ours is known there.
     if (error instanceof SyntaxError || isRaptorError(error, 'FOREIGN_DIRECTORY')) return undefined;
@@ -128,19 +135,46 @@ export async function readKeepAlive(profileDir: string): Promise<KeptAliveBrowse
 }
 
 /**
- * True when `info.pid` is alive *and* is the Chromium raptor started with that profile
- * (its command line names the profile dir), so a recycled pid is never mistaken for it.
+ * True when `info.pid` is alive *and* is the Chromium raptor started with that profile, so a
+ * recycled pid is never mistaken for it: one of its arguments is exactly `--user-data-dir=<profile>`
+ * (not a longer path that merely starts with it), and the process started when raptor launched
+ * its browser (`pidStartTicks`, or for records of older versions no later than `startedAt`).
  */
 export function isOwnBrowserRunning(info: KeptAliveBrowser): boolean {
   if (!isAlive(info.pid)) return false;
   try {
-    const cmdline = readFileSync(`/proc/${info.pid}/cmdline`, 'utf8');
-    return cmdline.includes(`--user-data-dir=${info.profileDir}`);
+    const args = readFileSync(`/proc/${info.pid}/cmdline`, 'utf8').split('\0');
+    if (!args.includes(`--user-data-dir=${info.profileDir}`)) return false;
+    const ticks = processStartTicks(info.pid);
+    if (ticks === undefined) return false;
+    if (info.pidStartTicks !== undefined) return ticks === info.pidStartTicks;
+    // btime has a 1 s resolution and the wall clock may have been stepped since: be generous.
+    const started = bootTimeMs() + ticks * 10;
+    return started <= Date.parse(info.startedAt) + START_SLACK_MS;
   } catch (error) {
     // No /proc (macOS, Windows): the pid alone must do, as long as its CDP endpoint is ours (checked by callers).
     if (errnoCode(error) === 'ENOENT' && process.platform !== 'linux') return true;
     return false;
   }
+}
+
+const START_SLACK_MS = 60_000;
+
+/** When process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat); undefined without /proc. */
+export function processStartTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after `(comm)`, which may itself hold spaces, start at field 3.
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isFinite(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Boot time in ms since the epoch; ticks are Linux's fixed USER_HZ of 100 per second. */
+function bootTimeMs(): number {
+  return Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]) * 1000;
 }
 
 /** Stops the kept-alive browser of `profileDir`. Returns false when none of ours was running. */

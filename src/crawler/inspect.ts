@@ -4,7 +4,6 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { probeCdp } from '../browser/connect.js';
 import { RaptorError, errnoCode, isRaptorError } from '../errors.js';
 import type { SessionManager } from '../manager.js';
 import { isStale, readOwner } from '../store/file-lock.js';
@@ -83,10 +82,7 @@ async function inspectDir(manager: SessionManager, session: string, dir: string,
   const exists = record !== undefined;
   const expired = record ? sessionExpired(record) : false;
   let alive = false;
-  if (record?.cdpUrl) {
-    const probe = await probeCdp(record.cdpUrl, manager.settings.probeTimeoutMs);
-    alive = probe.alive && (!record.browserId || probe.browserId === record.browserId);
-  }
+  if (record?.cdpUrl) alive = (await manager.checkSessionBrowser(record))?.status === 'same'; // the one identity rule: a stranger on the port is not alive
 
   const left = progress ? progress.pending + progress.inFlight : 0;
   const status: CrawlStatus = corrupt

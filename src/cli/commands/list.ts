@@ -1,6 +1,6 @@
 /** `raptor list`: the saved sessions, one line each. Reads only the cheap head of each file. */
 import type { Command } from 'commander';
-import { probeCdp } from '../../browser/connect.js';
+import type { BrowserCheck } from '../../browser/identity.js';
 import type { SessionSummary } from '../../record.js';
 import type { Run } from '../command.js';
 import { maskUrl } from '../mask.js';
@@ -13,8 +13,8 @@ export interface ListFlags {
   live?: boolean;
 }
 
-/** A summary as `list --json` prints it: the CDP URL redacted, `live` only with `--live`. */
-export type ListedSession = SessionSummary & { live?: boolean };
+/** A summary as `list --json` prints it: the CDP URL redacted, `live` only with `--live` (and `browser` saying why not). */
+export type ListedSession = SessionSummary & { live?: boolean; browser?: Exclude<BrowserCheck['status'], 'same'> };
 
 export function registerList(program: Command, run: Run): void {
   program
@@ -45,9 +45,9 @@ export async function listSessions(cli: CliContext, flags: ListFlags): Promise<C
     if (flags.live) {
       await Promise.all(
         found.map(async (session) => {
-          if (!session.cdpUrl) return void (session.live = false);
-          const probe = await probeCdp(session.cdpUrl, manager.settings.probeTimeoutMs);
-          session.live = probe.alive && (!session.browserId || probe.browserId === session.browserId);
+          const check = await manager.checkSessionBrowser(session);
+          session.live = check?.status === 'same'; // a stranger on the port, or an unproven browser, is not this session's
+          if (check && check.status !== 'same') session.browser = check.status;
         }),
       );
     }
@@ -80,5 +80,6 @@ export async function listSessions(cli: CliContext, flags: ListFlags): Promise<C
 function browserCell(session: ListedSession): string {
   if (!session.cdpUrl) return session.live === undefined ? '-' : '- (none)';
   if (session.live === undefined) return session.cdpUrl;
-  return `${session.cdpUrl} (${session.live ? 'live' : 'gone'})`;
+  if (session.live) return `${session.cdpUrl} (live)`;
+  return `${session.cdpUrl} (${session.browser === 'other' ? 'another browser' : session.browser === 'unverified' ? 'unproven browser' : 'gone'})`;
 }

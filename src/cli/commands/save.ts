@@ -60,7 +60,8 @@ export async function saveSession(cli: CliContext, name: string, flags: SaveFlag
         throw usage(`There is no session \`${name}\` yet, so nothing records a browser to save it from. Pass \`--cdp <url>\` or \`--from <file>\`.`);
       });
       if (!recorded.cdpUrl) throw usage(`Session \`${name}\` records no browser. Pass \`--cdp <url>\` or \`--from <file>\`, or start one with \`raptor launch ${name}\`.`);
-      source = { cdpUrl: recorded.cdpUrl };
+      // Only the very browser the session recorded: a stranger on its port is refused (BROWSER_REPLACED).
+      source = { recordedBrowser: true };
     }
     await manager.save(name, source, options);
     return manager.info(name);

@@ -68,7 +68,9 @@ export async function validateSessions(cli: CliContext, names: string[], flags: 
             .map((r) => {
               const status = r.valid ? 'valid' : r.issues.some((i) => i.code === 'NOT_FOUND') ? 'not found' : r.expired ? 'expired' : 'invalid';
               const issues = r.issues.map((i) => `  ${i.path || '(file)'}: ${i.message} [${i.code}]`);
-              return [`${r.name}: ${status}`, ...issues].join('\n');
+              // Information, not an issue: a session that is only state restores by relaunch.
+              const note = r.valid && r.browser ? ` (${r.browser.status === 'live' ? 'browser live' : r.browser.message})` : '';
+              return [`${r.name}: ${status}${note}`, ...issues].join('\n');
             })
             .join('\n'),
   };
