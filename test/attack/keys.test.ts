@@ -20,6 +20,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli as runInProcess } from '../../src/cli/main.js';
 import { SessionManager } from '../../src/manager.js';
+import { newRecord } from '../../src/record.js';
 import { createFileStore } from '../../src/store/file.js';
 import type { SessionStore } from '../../src/store/types.js';
 import { cleanEnv, runCli, type CliResult } from '../helpers/cli.js';
@@ -320,7 +321,16 @@ describe(`keys: the issue's story with the real CLI (seed ${SEED})`, () => {
     expect(show.error?.message).toContain(kidOf(WRONG_ENV));
     const save = await raptorBin(wrong, ['save', 'alpha', '--from', stateFile, '--json']);
     expect(save.error?.code, save.stdout + save.stderr).toBe('ENCRYPTION_KEY');
-    expect(save.error?.message).toMatch(/rekey/);
+    expect(save.error?.message).toMatch(/unset RAPTOR_KEY/);
+    // The library refuses the same write when it skips the read: the key cannot open what it would overwrite.
+    const manager = await SessionManager.open({ env: cleanEnv(wrong), autoCleanup: false });
+    try {
+      const refused = await manager.store.put(newRecord('alpha', stateOf(token('stranger')))).catch((e) => e);
+      expect(refused?.code, String(refused)).toBe('ENCRYPTION_KEY');
+      expect(refused.message).toMatch(/Nothing was written: only `raptor rekey`/);
+    } finally {
+      await manager.close();
+    }
     const sealed = await home.sealed('alpha');
     expect(sealed.kid).toBe(home.kid);
     expect(sealed.state).toEqual(sealedAs('alpha'));
