@@ -158,13 +158,25 @@ export async function setSetting(paths: Paths, key: string, text: string, env: N
   const value = parseSettingValue(key, text);
   const conf = await openConf(paths.home);
   const next = parseSettings({ ...conf.store, [key]: value }, paths.configFile);
-  if (key === 'encryption' && value === 'on' && !env['RAPTOR_KEY']) {
-    // Turning encryption on creates the key file (0600) unless a key is already there.
-    const { loadKeyRing, newKey, writeKeyFile } = await import('./encryption.js');
-    if (!(await loadKeyRing(paths.home, env)).current) await writeKeyFile(paths.home, newKey());
-  }
+  if (key === 'encryption' && value === 'on' && !env['RAPTOR_KEY']) await ensureKeyFile(paths.home);
   conf.set(key, value);
   return next;
+}
+
+/**
+ * Turning encryption on creates the key file (0600) unless one is there. A key file that is there
+ * but unusable (damaged, a link, readable by others) is never replaced: it may be the only key that
+ * opens the sessions, so the user is told what is wrong with it instead.
+ */
+async function ensureKeyFile(home: string): Promise<void> {
+  const { KEY_FILE, newKey } = await import('./encryption.js');
+  const { readKeyFile, writeKeyFile } = await import('./crypto/key-file.js');
+  const path = join(home, KEY_FILE);
+  const existing = await readKeyFile(path);
+  if (existing.state === 'unusable') {
+    throw new RaptorError('ENCRYPTION_KEY', `The setting was not changed: ${existing.problem}. raptor does not create a new key over it, since it may be the only key that opens your sessions; if none is sealed with it, remove it and run this again.`);
+  }
+  if (existing.state === 'absent') await writeKeyFile(path, newKey()); // `false` when another process just created one: that one is used
 }
 
 export async function unsetSetting(paths: Paths, key: string): Promise<void> {

@@ -6,14 +6,11 @@
  * Keys: `RAPTOR_KEY` (32 bytes as 64 hex digits or base64), else `$RAPTOR_HOME/key` (mode 0600,
  * created by `raptor config set encryption on`). A key is known by its id, the first 16 hex
  * digits of its sha256, stored in every envelope: a wrong key is named, never decrypted to garbage
- * (GCM authenticates), and `raptor rekey` can find each session's key on a ring of old and new keys.
+ * (GCM authenticates). Which key opens and seals what is decided in one place,
+ * `src/crypto/key-policy.ts`; the key file is read and written only by `src/crypto/key-file.ts`.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
-import { join } from 'node:path';
 import { RaptorError } from './errors.js';
-import { createFileExclusive, readOwnFile } from './fs/territory.js';
 import type { Envelope, SessionStorageMap, StorageState } from './record.js';
 
 export interface SealedState {
@@ -48,37 +45,18 @@ export const KEY_FILE = 'key';
 /** Written by `rekey` before any session is re-encrypted, renamed to `key` when all are done. */
 export const NEXT_KEY_FILE = 'key.next';
 
-async function readKeyFile(path: string): Promise<Key | undefined> {
-  // Territory: a key file that is a link or a hard link is FOREIGN_DIRECTORY, never used (someone else's key could seal the sessions).
-  const text = readOwnFile(path, 4096);
-  return text === undefined ? undefined : parseKey(text, path);
-}
-
-/** The key to encrypt with, plus every key that may still open older sessions. */
+/** The keys raptor would use: `current` seals new sessions, `all` open stored ones. */
 export interface KeyRing {
   current: Key | undefined;
   all: Key[];
 }
 
+/** For `doctor`: the key policy's view. Throws what stands in the way of sealing a new session. */
 export async function loadKeyRing(home: string, env: NodeJS.ProcessEnv = process.env): Promise<KeyRing> {
-  const fromEnv = env['RAPTOR_KEY'] ? parseKey(env['RAPTOR_KEY'], 'RAPTOR_KEY') : undefined;
-  const fromFile = await readKeyFile(join(home, KEY_FILE));
-  const next = await readKeyFile(join(home, NEXT_KEY_FILE)); // an interrupted rekey: its key opens what it already did
-  const current = fromEnv ?? fromFile;
-  const all = [current, next, fromEnv ? fromFile : undefined].filter((k): k is Key => k !== undefined);
-  return { current, all };
-}
-
-/** Writes `key` as the key file (0600, atomically): the file `name` in `home`. */
-export async function writeKeyFile(home: string, key: Key, name = KEY_FILE): Promise<string> {
-  const path = join(home, name);
-  const temp = `${path}.${process.pid}.tmp`;
-  // Territory: the temp name is predictable, so whatever sits there (a crash's leftover, a planted link) is
-  // unlinked, never followed, and the key goes into a file created with O_EXCL | O_NOFOLLOW, mode 0600.
-  rmSync(temp, { force: true });
-  createFileExclusive(temp, `${key.bytes.toString('base64')}\n`);
-  await rename(temp, path);
-  return path;
+  const { loadKeyPolicy } = await import('./crypto/key-policy.js');
+  const policy = await loadKeyPolicy(home, env);
+  if (!policy.configured) return { current: undefined, all: [] };
+  return { current: policy.sealer(undefined, '(new session)'), all: [...policy.openers] };
 }
 
 export function seal(state: SealedState, key: Key): Envelope {
@@ -88,15 +66,8 @@ export function seal(state: SealedState, key: Key): Envelope {
   return { v: 1, alg: 'aes-256-gcm', kid: key.id, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') };
 }
 
-export function open(envelope: Envelope, ring: KeyRing, name: string): SealedState {
-  const key = ring.all.find((k) => k.id === envelope.kid);
-  if (!key) {
-    const have = ring.all.length === 0 ? 'no key is set' : `the key${ring.all.length > 1 ? 's' : ''} at hand ${ring.all.length > 1 ? 'are' : 'is'} ${ring.all.map((k) => k.id).join(', ')}`;
-    throw new RaptorError(
-      'ENCRYPTION_KEY',
-      `Session \`${name}\` is encrypted with key ${envelope.kid}, and ${have}. Set RAPTOR_KEY to that key (or restore ~/.raptor/key); \`raptor list\` works without it.`,
-    );
-  }
+/** Opens `envelope` with `key`, the one its `kid` names (the key policy picks it). */
+export function open(envelope: Envelope, key: Key, name: string): SealedState {
   try {
     const decipher = createDecipheriv('aes-256-gcm', key.bytes, Buffer.from(envelope.iv, 'base64'));
     decipher.setAuthTag(Buffer.from(envelope.tag, 'base64'));

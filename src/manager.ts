@@ -16,7 +16,7 @@ import { newRecord, toSummary, type BrowserType, type SessionRecord, type Sessio
 import { profileDirFor, restoreRecord, type RestoredSession, type RestoreOptions } from './restore.js';
 import { createFileStore } from './store/file.js';
 import { withEncryption } from './store/encrypting.js';
-import { loadKeyRing, type KeyRing } from './encryption.js';
+import { loadKeyPolicy, type KeyPolicy } from './crypto/key-policy.js';
 import { rekeySessions, type RekeyResult } from './rekey.js';
 import { chooseStore, openStore } from './store/open-store.js';
 import type { AcquireOptions, PoolLease, SessionFilter, SessionStore, StoreEvent } from './store/types.js';
@@ -83,7 +83,7 @@ export interface ValidateOptions {
 interface ManagerInit {
   store: SessionStore;
   rawStore: SessionStore;
-  keyRing: KeyRing;
+  keyPolicy: KeyPolicy;
   paths: Paths;
   settings: Settings;
   logger: Logger;
@@ -101,13 +101,13 @@ export class SessionManager {
   private readonly maxAgeMs: number | undefined;
   /** The store under the encryption layer, for `rekey`. */
   private readonly rawStore: SessionStore;
-  private readonly keyRing: KeyRing;
+  private readonly keyPolicy: KeyPolicy;
   private readonly env: NodeJS.ProcessEnv;
 
   private constructor(init: ManagerInit) {
     this.store = init.store;
     this.rawStore = init.rawStore;
-    this.keyRing = init.keyRing;
+    this.keyPolicy = init.keyPolicy;
     this.paths = init.paths;
     this.settings = init.settings;
     this.logger = init.logger;
@@ -122,14 +122,15 @@ export class SessionManager {
     const logger = options.logger ?? silentLogger;
     const maxAge = options.maxAge ?? settings.maxAge;
     const maxAgeMs = maxAge === undefined ? undefined : parseDuration(maxAge, 'maxAge');
-    // Keys before the store: a bad key then fails before any database connection is opened.
-    const ring = await loadKeyRing(paths.home, env);
+    // Reading the keys never fails: a missing or damaged key is reported by the first read or
+    // write that needs it, so commands that need only metadata work without it.
+    const policy = await loadKeyPolicy(paths.home, env);
     const chosen = chooseStore({ store: options.store, dir: options.dir, env, setting: settings.store });
     const opened = typeof chosen === 'object' ? chosen : chosen ? await openStore(chosen, { logger }) : createFileStore({ dir: paths.sessionsDir });
     // Encryption at rest wraps whatever store was chosen. With no key and encryption off there is nothing to open or seal.
-    const encrypted = settings.encryption === 'on' || ring.all.length > 0;
-    const store = encrypted ? withEncryption(opened, { ring, encryptWrites: settings.encryption === 'on' }) : opened;
-    const manager = new SessionManager({ store, rawStore: opened, keyRing: ring, paths, settings, logger, maxAgeMs, env });
+    const encrypted = settings.encryption === 'on' || policy.configured;
+    const store = encrypted ? withEncryption(opened, { policy, encryptWrites: settings.encryption === 'on' }) : opened;
+    const manager = new SessionManager({ store, rawStore: opened, keyPolicy: policy, paths, settings, logger, maxAgeMs, env });
     try {
       if (options.autoCleanup !== false) manager.startupCleanup = await manager.cleanup();
     } catch (error) {
@@ -297,10 +298,38 @@ export class SessionManager {
   async stopBrowser(name: string, options: { forget?: boolean } = {}): Promise<boolean> {
     const profileDir = profileDirFor(this.paths.profilesDir, name);
     const stopped = await stopAndRemoveProfile(profileDir); // territory-checked: never follows a link out of profiles/
-    if (options.forget && (await this.store.get(name))?.cdpUrl !== undefined) {
-      await this.update(name, ({ cdpUrl: _cdpUrl, browserId: _browserId, ...rest }) => rest);
-    }
+    if (options.forget) await this.updateHead(name, ({ cdpUrl: _cdpUrl, browserId: _browserId, ...rest }) => rest);
     return stopped;
+  }
+
+  /**
+   * The stored session without opening its state: name, tags, expiry, CDP URL. Needs no key, so
+   * `stop` and `rm` work on a session the key at hand cannot open. `NOT_FOUND` when absent.
+   */
+  async head(name: string): Promise<SessionSummary> {
+    assertValidName(name);
+    const record = await this.rawStore.get(name);
+    if (!record) throw new RaptorError('NOT_FOUND', `No session \`${name}\` in ${this.store.location}. Run \`raptor list\` to see saved sessions.`);
+    return toSummary(record);
+  }
+
+  /**
+   * A change of metadata only (`change` must not touch the state), written past the encryption
+   * layer: the sealed state is carried over byte for byte, so no key is needed and none changes.
+   */
+  private async updateHead(name: string, change: (current: SessionRecord) => SessionRecord): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.rawStore.get(name);
+      if (!current) return;
+      const next = change(current);
+      if (JSON.stringify(next) === JSON.stringify(current)) return; // nothing to write
+      try {
+        await this.rawStore.put({ ...next, storageState: current.storageState, ...(current.encrypted ? { encrypted: current.encrypted } : {}) }, { expectedRevision: current.revision });
+        return;
+      } catch (error) {
+        if (!isRaptorError(error, 'REVISION_CONFLICT') || attempt >= 20) throw error;
+      }
+    }
   }
 
   async cleanup(options: CleanupOptions = {}): Promise<CleanupResult> {
@@ -350,7 +379,7 @@ export class SessionManager {
 
   /** Re-encrypts every session with a fresh key, or with encryption off decrypts them all (see `rekey.ts`). */
   async rekey(): Promise<RekeyResult> {
-    return await rekeySessions({ store: this.rawStore, ring: this.keyRing, home: this.paths.home, encryption: this.settings.encryption, env: this.env, logger: this.logger });
+    return await rekeySessions({ store: this.rawStore, policy: this.keyPolicy, home: this.paths.home, encryption: this.settings.encryption, env: this.env, logger: this.logger });
   }
 
   /** Read-modify-write with optimistic concurrency: retried when another writer got in between. */

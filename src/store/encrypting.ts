@@ -2,37 +2,86 @@
  * Encryption at rest as a store decorator: any store (file, memory, PostgreSQL) keeps sessions
  * with their browser state sealed (`src/encryption.ts`), while everything above sees plain
  * records. Summaries are never encrypted, so `list()` and cleanup work without the key.
+ *
+ * Which key opens a state and which key a write seals it with is the key policy's
+ * (`src/crypto/key-policy.ts`): a write re-seals with the key of the stored version, and is
+ * refused when that key is not at hand, so no write here ever moves a session to another key.
  */
-import { RaptorError } from '../errors.js';
-import { open, seal, type KeyRing } from '../encryption.js';
+import { policyFromKeys, type KeyPolicy } from '../crypto/key-policy.js';
+import { open, seal, type Key, type KeyRing } from '../encryption.js';
+import { RaptorError, isRaptorError } from '../errors.js';
 import { parseRecordValue, type SessionRecord } from '../record.js';
 import type { PoolLease, PutOptions, SessionStore } from './types.js';
 
 const EMPTY_STATE = { cookies: [], origins: [] };
+/** A put that races another writer between reading the stored key id and writing is retried this often. */
+const MAX_ATTEMPTS = 20;
 
 export interface EncryptionOptions {
-  ring: KeyRing;
-  /** Seal what is written (encryption on); when false, writes are plain and reads still open sealed sessions. */
+  /** Decides every key (`loadKeyPolicy`). Or `ring`, for a store wrapped by hand with known keys. */
+  policy?: KeyPolicy;
+  /** `current` seals new sessions, `all` open stored ones; used when `policy` is not given. */
+  ring?: KeyRing;
+  /** Seal new and plain sessions (encryption on). Sealed sessions stay sealed with their own key either way. */
   encryptWrites: boolean;
 }
 
-/** The record as stored: state sealed with the ring's current key. */
-export function sealRecord(record: SessionRecord, options: EncryptionOptions): SessionRecord {
+function policyOf(options: EncryptionOptions): KeyPolicy {
+  return options.policy ?? policyFromKeys(options.ring?.current, options.ring?.all ?? []);
+}
+
+/**
+ * The record as stored, over a stored version sealed with `storedKid` (`undefined`: none, or in
+ * the clear). A sealed session is re-sealed with its own key; only a new or plain one with the
+ * primary key, and only when encryption is on.
+ */
+export function sealRecord(record: SessionRecord, storedKid: string | undefined, options: EncryptionOptions): SessionRecord {
+  if (storedKid === undefined && !options.encryptWrites) return plainRecord(record);
+  return sealWith(record, policyOf(options).sealer(storedKid, record.name));
+}
+
+/** `record` (opened) with its state sealed with `key`. The key policy chooses `key`; only `rekey` passes another. */
+export function sealWith(record: SessionRecord, key: Key): SessionRecord {
   const { encrypted: _previous, sessionStorage, ...rest } = record;
-  if (!options.encryptWrites) return record.encrypted ? { ...rest, ...(sessionStorage ? { sessionStorage } : {}) } : record;
-  const key = options.ring.current;
-  if (!key) {
-    throw new RaptorError('ENCRYPTION_KEY', `Encryption is on but no key is set, so \`${record.name}\` cannot be saved. Set RAPTOR_KEY, or run \`raptor config set encryption on\` to create ~/.raptor/key.`);
-  }
   return { ...rest, storageState: EMPTY_STATE, encrypted: seal({ storageState: record.storageState, ...(sessionStorage ? { sessionStorage } : {}) }, key) };
+}
+
+/** `record` (opened) stored in the clear. */
+export function plainRecord(record: SessionRecord): SessionRecord {
+  const { encrypted: _previous, ...rest } = record;
+  return rest;
 }
 
 /** The record as callers see it: state opened. Plain records pass through. */
 export function openRecord(record: SessionRecord, options: EncryptionOptions): SessionRecord {
   if (!record.encrypted) return record;
   const { encrypted, ...rest } = record;
-  const state = open(encrypted, options.ring, record.name);
+  const state = open(encrypted, policyOf(options).opener(encrypted.kid, record.name), record.name);
   return parseRecordValue({ ...rest, storageState: state.storageState, ...(state.sessionStorage ? { sessionStorage: state.sessionStorage } : {}) });
+}
+
+/**
+ * Writes `record` sealed with the key of the version it replaces. The stored key id and the write
+ * are tied by revision: if another writer (a rekey) changes the session in between, the put fails
+ * with `REVISION_CONFLICT` and, unless the caller asked for a revision, is retried on the new version.
+ */
+export async function putSealed(store: SessionStore, record: SessionRecord, opts: PutOptions, options: EncryptionOptions): Promise<SessionRecord> {
+  for (let attempt = 0; ; attempt++) {
+    let stored: SessionRecord | undefined;
+    try {
+      stored = await store.get(record.name);
+    } catch (error) {
+      // An unreadable file holds no key id to keep; the store decides whether it may be replaced.
+      if (!isRaptorError(error, 'INVALID_SESSION')) throw error;
+      return store.put(sealRecord(record, undefined, options), opts);
+    }
+    const sealed = sealRecord(record, stored?.encrypted?.kid, options);
+    try {
+      return await store.put(sealed, { ...opts, expectedRevision: opts.expectedRevision ?? stored?.revision ?? 0 });
+    } catch (error) {
+      if (!isRaptorError(error, 'REVISION_CONFLICT') || opts.expectedRevision !== undefined || attempt >= MAX_ATTEMPTS) throw error;
+    }
+  }
 }
 
 export function withEncryption(store: SessionStore, options: EncryptionOptions): SessionStore {
@@ -50,12 +99,20 @@ export function withEncryption(store: SessionStore, options: EncryptionOptions):
       const record = await store.get(name);
       return record && openRecord(record, options);
     },
-    async put(record: SessionRecord, opts?: PutOptions) {
-      return openRecord(await store.put(sealRecord(record, options), opts), options);
+    async put(record: SessionRecord, opts: PutOptions = {}) {
+      return openRecord(await putSealed(store, record, opts, options), options);
     },
     async acquire(...args: Parameters<SessionStore['acquire']>) {
       const lease = await store.acquire(...args);
       if (!lease) return undefined;
+      let session: SessionRecord;
+      try {
+        session = openRecord(lease.session, options);
+      } catch (error) {
+        // This worker cannot use the session at all: hand it back at once, uncounted, instead of holding it for `leaseMs`.
+        await abandon(lease);
+        throw error;
+      }
       const sealedLease: PoolLease = {
         name: lease.name,
         owner: lease.owner,
@@ -63,14 +120,23 @@ export function withEncryption(store: SessionStore, options: EncryptionOptions):
         get expiresAt() {
           return lease.expiresAt;
         },
-        session: openRecord(lease.session, options),
+        session,
         renew: (ms) => lease.renew(ms),
+        ...(lease.abandon ? { abandon: lease.abandon } : {}),
         async release(release) {
           if (release.storageState === undefined && release.sessionStorage === undefined) return openRecord(await lease.release(release), options);
-          // Seal the new state while the lease is still held, then release without touching the state.
-          const current = openRecord((await store.get(lease.name)) ?? lease.session, options);
-          const next = { ...current, ...(release.storageState ? { storageState: release.storageState } : {}), ...(release.sessionStorage ? { sessionStorage: release.sessionStorage } : {}) };
-          await store.put(sealRecord(next, options), { expectedRevision: current.revision });
+          // Seal the new state while the lease is still held, with the key of what it replaces, then release without touching the state.
+          const raw = (await store.get(lease.name)) ?? lease.session;
+          try {
+            const current = openRecord(raw, options);
+            const next = { ...current, ...(release.storageState ? { storageState: release.storageState } : {}), ...(release.sessionStorage ? { sessionStorage: release.sessionStorage } : {}) };
+            await store.put(sealRecord(next, raw.encrypted?.kid, options), { expectedRevision: raw.revision });
+          } catch (error) {
+            if (!isRaptorError(error, 'ENCRYPTION_KEY')) throw error;
+            // Not written: this key cannot open what it would overwrite (e.g. a rekey ran meanwhile). End the lease, uncounted.
+            await abandon(lease);
+            throw new RaptorError('ENCRYPTION_KEY', `${error.message} The lease on \`${lease.name}\` was ended, so a worker with the right key can take it.`, { cause: error });
+          }
           const { storageState: _s, sessionStorage: _ss, ...rest } = release;
           return openRecord(await lease.release(rest), options);
         },
@@ -79,4 +145,9 @@ export function withEncryption(store: SessionStore, options: EncryptionOptions):
     },
     close: () => store.close(),
   };
+}
+
+/** Ends a lease without counting a use. Best effort: the error that made us give it up is what the caller must see. */
+async function abandon(lease: PoolLease): Promise<void> {
+  await lease.abandon?.().catch(() => undefined);
 }

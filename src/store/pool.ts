@@ -155,6 +155,7 @@ function createPoolLease(session: SessionRecord, lease: Lease, release: (options
     session,
     renew: (leaseMs) => lease.renew(leaseMs),
     release,
+    abandon: () => lease.release(),
   };
 }
 

@@ -226,6 +226,7 @@ export class PostgresSessionStore implements SessionStore {
         session,
         renew: (leaseMs) => lease.renew(leaseMs),
         release: (options) => this.settle(session, token, opts.owner, options),
+        abandon: () => lease.release(),
       };
     }
     return undefined;

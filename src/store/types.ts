@@ -79,6 +79,11 @@ export interface PoolLease {
    * `LOCKED` (and nothing written) when the lease expired and another worker took the session.
    */
   release(options: ReleaseOptions): Promise<SessionRecord>;
+  /**
+   * Ends the lease without writing or counting a use: for a worker that cannot use the session at
+   * all (e.g. its key cannot open it), so the session is free again at once, its accounting untouched.
+   */
+  abandon?(): Promise<void>;
 }
 
 export type StoreEvent =

@@ -56,12 +56,17 @@ export async function removeSessions(cli: CliContext, names: string[], flags: Rm
   };
 }
 
-/** True when a file is stored for `name`, valid or not (an invalid one can be removed too). */
+/**
+ * True when a file is stored for `name`, valid or not (an invalid one can be removed too). Reads
+ * metadata only: deleting needs no key, so a session the key at hand cannot open is removed too.
+ */
 async function exists(manager: SessionManager, name: string): Promise<boolean> {
   try {
-    return (await manager.store.get(name)) !== undefined;
+    await manager.head(name);
+    return true;
   } catch (error) {
     if (isRaptorError(error, 'INVALID_SESSION')) return true;
+    if (isRaptorError(error, 'NOT_FOUND')) return false;
     throw error;
   }
 }

@@ -16,7 +16,8 @@ export function registerStop(program: Command, run: Run): void {
 
 export async function stop(cli: CliContext, name: string): Promise<CommandOutput> {
   const { stopped, cleared } = await withManager(cli, {}, async (manager) => {
-    const current = await manager.get(name); // NOT_FOUND for a typo, before anything is touched
+    // NOT_FOUND for a typo, before anything is touched. Metadata only: stopping needs no key.
+    const current = await manager.head(name);
     const wasRunning = await manager.stopBrowser(name, { forget: true });
     return { stopped: wasRunning, cleared: current.cdpUrl !== undefined };
   });
