@@ -12,6 +12,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RaptorError, errnoCode } from './errors.js';
+import { fsFault } from './fs/fs-errors.js';
 import type { Envelope, SessionStorageMap, StorageState } from './record.js';
 
 export interface SealedState {
@@ -74,9 +75,13 @@ export async function loadKeyRing(home: string, env: NodeJS.ProcessEnv = process
 export async function writeKeyFile(home: string, key: Key, name = KEY_FILE): Promise<string> {
   const path = join(home, name);
   const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, `${key.bytes.toString('base64')}\n`, { mode: 0o600, flag: 'w' });
-  await chmod(temp, 0o600);
-  await rename(temp, path);
+  try {
+    await writeFile(temp, `${key.bytes.toString('base64')}\n`, { mode: 0o600, flag: 'w' });
+    await chmod(temp, 0o600);
+    await rename(temp, path);
+  } catch (error) {
+    throw fsFault(error, path) ?? error; // a full or read-only disk is the user's to fix (src/fs/fs-errors.ts)
+  }
   return path;
 }
 

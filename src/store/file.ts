@@ -25,6 +25,7 @@ import {
 } from '../record.js';
 import { TEMP_SUFFIX, nodeFs, readSessionFile, syncDir, writeFileAtomic, type DurableFs } from './file-io.js';
 import { withLock } from './file-lock.js';
+import { fsFault } from '../fs/fs-errors.js';
 import { nextRevision } from './revision.js';
 import { createLeaseHandle, leaseIsHeld, type LeaseState } from './lease.js';
 import { acquireFromLeases, leaseLost } from './pool.js';
@@ -147,7 +148,9 @@ export class FileSessionStore implements SessionStore {
       throw new RaptorError('INVALID_INPUT', `\`${key}\` is not a session file name.`);
     }
     const qdir = this.path(QUARANTINE_DIR);
-    await mkdir(qdir, { recursive: true, mode: 0o700 });
+    await mkdir(qdir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+      throw unavailable(this.dir, error);
+    });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const target = `${key}.${stamp}.${randomBytes(2).toString('hex')}`;
     try {
@@ -157,7 +160,9 @@ export class FileSessionStore implements SessionStore {
       throw unavailable(this.dir, error);
     }
     const note = { file: key, reason, quarantinedAt: new Date().toISOString() };
-    await writeFile(join(qdir, `${target}.reason.json`), `${JSON.stringify(note, null, 2)}\n`, { mode: 0o600 });
+    await writeFile(join(qdir, `${target}.reason.json`), `${JSON.stringify(note, null, 2)}\n`, { mode: 0o600 }).catch((error: unknown) => {
+      throw unavailable(qdir, error);
+    });
     await syncDir(qdir, this.fs);
     await syncDir(this.dir, this.fs);
   }
@@ -290,7 +295,7 @@ export class FileSessionStore implements SessionStore {
       return { ok: false, key: fileName, reason: `cannot be read: ${(error as Error).message}` };
     }
     if (read.kind === 'missing') return { ok: false, key: fileName, reason: 'disappeared while reading' };
-    if (read.kind === 'symlink' || read.kind === 'not-a-file' || read.kind === 'too-large') {
+    if (read.kind === 'symlink' || read.kind === 'not-a-file' || read.kind === 'too-large' || read.kind === 'not-utf8') {
       return { ok: false, key: fileName, reason: describe(read) };
     }
     if (read.kind === 'head' && !read.whole) {
@@ -376,12 +381,16 @@ function describe(read: { kind: string; bytes?: number }): string {
       return 'is not a regular file';
     case 'too-large':
       return `is ${((read.bytes ?? 0) / 1048576).toFixed(0)} MiB, over the 64 MiB limit`;
+    case 'not-utf8':
+      return 'is not valid UTF-8 text (raptor never guesses what damaged bytes meant)';
     default:
       return read.kind;
   }
 }
 
 function unavailable(dir: string, cause: unknown): RaptorError {
+  const fault = fsFault(cause, dir);
+  if (fault) return fault;
   return new RaptorError('STORE_UNAVAILABLE', `Cannot use the sessions directory \`${dir}\`: ${(cause as Error).message}. Check it exists and is yours (\`raptor doctor\`).`, { cause });
 }
 
