@@ -11,6 +11,9 @@ import { z } from 'zod';
 import { parseJsonText } from './core/json-error.js';
 import { RaptorError } from './errors.js';
 import { entryAt, readOwnFile } from './fs/territory.js';
+import { fsFault } from './fs/fs-errors.js';
+import { readTextFile } from './fs/read-text.js';
+import { sanitizeJson } from './sanitize.js';
 import { parseDuration } from './duration.js';
 
 const Duration = z.string().refine((v) => {
@@ -72,10 +75,21 @@ type ConfStore = { store: Record<string, unknown>; set(key: string, value: unkno
 async function openConf(home: string): Promise<ConfStore> {
   const { default: Conf } = await import('conf');
   const { mkdir } = await import('node:fs/promises');
-  await mkdir(home, { recursive: true, mode: 0o700 });
-  assertOwnConfig(join(home, 'config.json'));
+  await mkdir(home, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+    throw fsFault(error, home) ?? error;
+  });
+  // Read and checked by raptor first (territory, size, strict UTF-8, depth): conf would decode
+  // damaged bytes to U+FFFD and write through a link.
+  assertOwnConfig(join(home, 'config.json'), await readConfigFile(join(home, 'config.json')));
   try {
-    return new Conf({ cwd: home, configName: 'config', projectName: 'raptor', configFileMode: 0o600 }) as unknown as ConfStore;
+    const conf = new Conf({
+      cwd: home,
+      configName: 'config',
+      projectName: 'raptor',
+      configFileMode: 0o600,
+      deserialize: (text: string) => JSON.parse(text.replace(/^\uFEFF/, '')) as Record<string, unknown>,
+    }) as unknown as ConfStore;
+    return writingFaults(conf);
   } catch (error) {
     throw new RaptorError('CONFIG_INVALID', `Cannot read ${join(home, 'config.json')}: ${(error as Error).message}. Fix or delete the file.`, { cause: error });
   }
@@ -86,19 +100,13 @@ async function openConf(home: string): Promise<ConfStore> {
  * through or replaced, and a JSON file with keys that are not raptor settings is someone else's
  * (RAPTOR_HOME pointed at a project). Reading a linked config (dotfiles) stays allowed.
  */
-function assertOwnConfig(file: string): void {
+function assertOwnConfig(file: string, raw: unknown): void {
   const { kind } = entryAt(file);
   if (kind === 'missing') return;
   const refuse = (why: string) =>
     new RaptorError('FOREIGN_DIRECTORY', `\`${file}\` ${why}, so raptor will not rewrite it. Set RAPTOR_HOME to raptor's own directory (default ~/.raptor), or move the file away.`);
   if (kind !== 'file') throw refuse(kind === 'symlink' ? 'is a symbolic link' : 'is not a regular file');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readOwnFile(file) ?? '{}');
-  } catch (error) {
-    if (error instanceof SyntaxError) return; // conf reports a broken file as CONFIG_INVALID
-    throw error;
-  }
+  readOwnFile(file, MAX_CONFIG_BYTES); // refuses a hard link: conf's rewrite would change the other name's file too
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw refuse('is not a raptor config');
   const foreign = Object.keys(raw).filter((key) => !(SETTING_KEYS as string[]).includes(key) && key !== '__internal__');
   if (foreign.length > 0) throw refuse(`holds ${foreign.map((k) => `\`${k}\``).join(', ')}, which ${foreign.length > 1 ? 'are' : 'is'} not a raptor setting (if a newer raptor wrote it, upgrade raptor-sessions)`);
@@ -116,18 +124,50 @@ function parseSettings(raw: unknown, file: string): Settings {
   return parsed.data;
 }
 
+/** A config file is a few hundred bytes; this bounds what a hostile one costs to read. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Settings are flat; a config nested deeper than this is not raptor's (and could not be written back). */
+const MAX_CONFIG_DEPTH = 8;
+
+/** The parsed config file (`{}` when there is none), or `CONFIG_INVALID` naming the problem and the limit. */
+async function readConfigFile(file: string): Promise<unknown> {
+  const wayOut = 'Fix or delete the file.';
+  const text = await readTextFile(file, { what: 'config file', maxBytes: MAX_CONFIG_BYTES, code: 'CONFIG_INVALID', wayOut });
+  if (text === undefined) return {};
+  let raw: unknown;
+  try {
+    raw = parseJsonText(text); // names a position only: the config may hold a store URL with its password
+  } catch (error) {
+    throw new RaptorError('CONFIG_INVALID', `Cannot read ${file}: ${(error as Error).message}. ${wayOut}`, { cause: error });
+  }
+  if (sanitizeJson(raw, '', MAX_CONFIG_DEPTH).issues.some((issue) => issue.code === 'TOO_DEEP')) {
+    throw new RaptorError('CONFIG_INVALID', `${file} is nested deeper than ${MAX_CONFIG_DEPTH} levels; raptor's settings are flat. ${wayOut}`);
+  }
+  return raw;
+}
+
+/** conf writes config.json itself (atomically); a full or read-only disk there is `DISK_FULL` / `READ_ONLY`. */
+function writingFaults(conf: ConfStore): ConfStore {
+  const guard = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (error) {
+      throw fsFault(error, conf.path) ?? error;
+    }
+  };
+  return {
+    get store() {
+      return conf.store;
+    },
+    path: conf.path,
+    set: (key, value) => guard(() => conf.set(key, value)),
+    delete: (key) => guard(() => conf.delete(key)),
+  };
+}
+
 /** Settings from the config file with environment overrides applied. */
 export async function loadSettings(paths: Paths, env: NodeJS.ProcessEnv = process.env): Promise<Settings> {
-  const { readFile } = await import('node:fs/promises');
-  let raw: unknown = {};
-  try {
-    raw = parseJsonText(await readFile(paths.configFile, 'utf8'));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      // parseJsonText names a position only: the config may hold a store URL with its password.
-      throw new RaptorError('CONFIG_INVALID', `Cannot read ${paths.configFile}: ${(error as Error).message}. Fix or delete the file.`, { cause: error });
-    }
-  }
+  const raw = await readConfigFile(paths.configFile);
   const settings = parseSettings(raw, paths.configFile);
   if (env['RAPTOR_BROWSER']) settings.browser = env['RAPTOR_BROWSER'];
   if (env['RAPTOR_LOG_LEVEL']) settings.logLevel = parseSettings({ logLevel: env['RAPTOR_LOG_LEVEL'] }, 'RAPTOR_LOG_LEVEL').logLevel;

@@ -9,6 +9,7 @@ import { stopAndRemoveProfile } from './browser/keep-alive.js';
 import { cleanupStore, type CleanupOptions, type CleanupResult } from './cleanup.js';
 import { loadSettings, resolvePaths, type Paths, type Settings } from './config.js';
 import { parseDuration } from './duration.js';
+import { checkMetadata, checkTags } from './core/input-limits.js';
 import { RaptorError, isRaptorError, type Issue } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
 import { assertValidName } from './names.js';
@@ -143,6 +144,10 @@ export class SessionManager {
   /** Saves what a browser knows (or a given state) as session `name`. */
   async save(name: string, source: SaveSource, options: SaveOptions = {}): Promise<SessionRecord> {
     assertValidName(name);
+    // Every option is checked before a browser or a file is touched: a bad one changes nothing.
+    const tags = options.tags === undefined ? undefined : checkTags(options.tags);
+    const metadata = options.metadata === undefined ? undefined : checkMetadata(options.metadata);
+    if (options.ttl !== undefined) parseDuration(options.ttl, 'ttl');
     const { captured, cdp } = await this.capture(name, source);
     const existing = await this.getOrQuarantine(name);
     const now = new Date();
@@ -154,8 +159,8 @@ export class SessionManager {
       storageState: captured.storageState,
       lastAccessedAt: now.toISOString(),
       expiresAt,
-      tags: options.tags ?? base.tags,
-      metadata: options.metadata ?? base.metadata,
+      tags: tags ?? base.tags,
+      metadata: metadata ?? base.metadata,
     };
     if (Object.keys(captured.sessionStorage).length > 0) record.sessionStorage = captured.sessionStorage;
     else delete record.sessionStorage;

@@ -17,12 +17,21 @@ export interface SanitizeResult {
   issues: Issue[];
 }
 
-/** @param maxDepth nesting limit; deeper values are reported, not copied. */
-export function sanitizeJson(input: unknown, path = '', maxDepth = Infinity): SanitizeResult {
+export interface SanitizeOptions {
+  /** Report strings and keys holding a lone UTF-16 surrogate (not encodable as UTF-8). Off for stored data, which round-trips as JSON escapes. @default false */
+  wellFormed?: boolean;
+}
+
+/** @param maxDepth nesting limit; deeper values are reported, not copied (and never recursed into). */
+export function sanitizeJson(input: unknown, path = '', maxDepth = Infinity, options: SanitizeOptions = {}): SanitizeResult {
   const issues: Issue[] = [];
   const seen = new Set<object>();
 
   const visit = (value: unknown, at: string, depth: number): Json | undefined => {
+    if (typeof value === 'string' && options.wellFormed && !value.isWellFormed()) {
+      issues.push({ code: 'NOT_TEXT', message: 'a string holds a lone UTF-16 surrogate, which is not valid text', path: at });
+      return undefined;
+    }
     if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
     if (typeof value === 'number') {
       if (Number.isFinite(value)) return value;
@@ -59,6 +68,10 @@ export function sanitizeJson(input: unknown, path = '', maxDepth = Infinity): Sa
       const out: { [key: string]: Json } = {};
       for (const key of Object.keys(value)) {
         if (DANGEROUS_KEYS.has(key)) continue;
+        if (options.wellFormed && !key.isWellFormed()) {
+          issues.push({ code: 'NOT_TEXT', message: 'a key holds a lone UTF-16 surrogate, which is not valid text', path: at });
+          continue;
+        }
         const item = (value as Record<string, unknown>)[key];
         if (item === undefined) continue;
         const child = visit(item, join(at, key), depth + 1);

@@ -9,7 +9,7 @@
  */
 import { RaptorError, isRaptorError, type Issue } from './errors.js';
 import { describeJsonError } from './core/json-error.js';
-import { parseRecordValue, type SessionRecord } from './record.js';
+import { MAX_FILE_BYTES, parseRecordValue, type SessionRecord } from './record.js';
 import type { SessionStore } from './store/types.js';
 
 /** Every session of `store` (expired ones too), whole. Entries that are not valid sessions are skipped, as `list()` skips them. */
@@ -42,6 +42,9 @@ export function parseBundle(text: string, source: string): SessionRecord[] {
   } else {
     values = trimmed.split('\n').flatMap((line, i) => {
       if (line.trim() === '') return [];
+      if (line.length > MAX_FILE_BYTES || Buffer.byteLength(line) > MAX_FILE_BYTES) {
+        throw new RaptorError('INVALID_INPUT', `\`${source}\` line ${i + 1} is ${(Buffer.byteLength(line) / 1048576).toFixed(1)} MiB, over the 64 MiB limit of a session. Nothing was imported.`);
+      }
       try {
         return [JSON.parse(line) as unknown];
       } catch {
@@ -49,6 +52,7 @@ export function parseBundle(text: string, source: string): SessionRecord[] {
       }
     });
   }
+  if (!Array.isArray(values)) throw new RaptorError('INVALID_INPUT', `\`${source}\` is not an export bundle (a JSON array or one record per line).`);
   return values.map((value, i) => {
     try {
       return parseRecordValue(value);
@@ -57,6 +61,12 @@ export function parseBundle(text: string, source: string): SessionRecord[] {
       const issues: Issue[] = error.issues.map((issue) => ({ ...issue, path: [String(i), issue.path].filter(Boolean).join('.') }));
       throw new RaptorError('INVALID_INPUT', `\`${source}\` record ${i + 1}: ${error.message}`, { issues, cause: error });
     }
+  }).map((record, i) => {
+    // NDJSON lines were measured above; records of a JSON array are measured here, before anything is written.
+    if (trimmed.startsWith('[') && Buffer.byteLength(JSON.stringify(record)) > MAX_FILE_BYTES) {
+      throw new RaptorError('INVALID_INPUT', `\`${source}\` record ${i + 1} is over the 64 MiB limit of a session. Nothing was imported.`);
+    }
+    return record;
   });
 }
 

@@ -7,6 +7,7 @@
 import { CommanderError, type Command } from 'commander';
 import { redactUrlsIn } from '../core/redact-url.js';
 import { exitCodeFor, isRaptorError } from '../errors.js';
+import { fsFault } from '../fs/fs-errors.js';
 import type { Handler, Run } from './command.js';
 import { createCliContext, type CliIo } from './context.js';
 import type { CommandOutput } from './output.js';
@@ -60,6 +61,10 @@ function reportError(error: unknown, program: Command, argv: string[], io: CliIo
   const json = opts.json === true || argv.slice(2).includes('--json');
   const level = opts.logLevel ?? io.env['RAPTOR_LOG_LEVEL'];
   const debug = level === 'debug' || level === 'trace';
+
+  // A write raptor does not route through src/fs itself (a dependency's, e.g. conf's) still failed on the user's disk, not in raptor.
+  const fault = isRaptorError(error) ? undefined : fsFault(error, (error as NodeJS.ErrnoException)?.path ?? 'a file');
+  if (fault) error = fault;
 
   let code: string;
   let message: string;

@@ -3,13 +3,13 @@
  * `RaptorError` whose code maps to exit 2 (usage / invalid input), never with a raw
  * `SyntaxError` or a zod stack.
  */
-import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { z } from 'zod';
 import { describeJsonError } from '../core/json-error.js';
 import { parseDuration } from '../duration.js';
-import { RaptorError, errnoCode, type Issue } from '../errors.js';
-import { StorageStateSchema, type StorageState } from '../record.js';
+import { checkMetadata } from '../core/input-limits.js';
+import { RaptorError, type Issue } from '../errors.js';
+import { readTextFile } from '../fs/read-text.js';
+import { MAX_FILE_BYTES, StorageStateSchema, type StorageState } from '../record.js';
 import type { Json } from '../sanitize.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -30,9 +30,7 @@ export function parseTtl(text: string): string {
   return text;
 }
 
-const MetadataSchema = z.record(z.string(), z.json());
-
-/** `--metadata '{"owner":"qa"}'`: a JSON object. */
+/** `--metadata '{"owner":"qa"}'`: a JSON object within the metadata limits (depth 32, 1 MiB). */
 export function parseMetadata(text: string): Record<string, Json> {
   let raw: unknown;
   try {
@@ -40,20 +38,13 @@ export function parseMetadata(text: string): Record<string, Json> {
   } catch {
     throw new RaptorError('INVALID_INPUT', `--metadata is not JSON (${describeJsonError(text)}). Pass an object, e.g. \`--metadata '{"owner":"qa"}'\`.`);
   }
-  const parsed = MetadataSchema.safeParse(raw);
-  if (!parsed.success) throw new RaptorError('INVALID_INPUT', '--metadata must be a JSON object, e.g. `{"owner":"qa"}`.');
-  return parsed.data as Record<string, Json>;
+  return checkMetadata(raw, '--metadata');
 }
 
-/** Reads and parses a JSON file given on the command line. */
+/** Reads and parses a JSON file given on the command line: at most 64 MiB (a session's limit), strict UTF-8. */
 export async function readJsonFile(path: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    const reason = errnoCode(error) === 'ENOENT' ? 'no such file' : errnoCode(error) === 'EISDIR' ? 'it is a directory' : (error as Error).message;
-    throw new RaptorError('INVALID_INPUT', `Cannot read ${what} \`${path}\`: ${reason}.`, { cause: error });
-  }
+  const text = await readTextFile(path, { what, maxBytes: MAX_FILE_BYTES });
+  if (text === undefined) throw new RaptorError('INVALID_INPUT', `Cannot read ${what} \`${path}\`: no such file.`);
   try {
     return JSON.parse(text) as unknown;
   } catch {

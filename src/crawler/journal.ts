@@ -10,10 +10,12 @@
  *   Readers take the snapshot's generation and replay only that journal, so a crash at any
  *   point of a compaction leaves either the old pair or the new one, never a mix.
  */
-import { closeSync, constants, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RaptorError, errnoCode } from '../errors.js';
+import { appendWholeSync } from '../fs/append-whole.js';
+import { fsFault, mappingFaults } from '../fs/fs-errors.js';
 import { CrawlState, type CrawlEvent, type UrlEntry } from './state.js';
 
 export const SNAPSHOT_FILE = 'snapshot.json';
@@ -108,10 +110,12 @@ export class CrawlJournal {
 
   /** Opens (or creates) the journal in `dir` for writing; the caller must own the crawl. */
   static async open(dir: string, options: JournalOptions = {}): Promise<{ journal: CrawlJournal; loaded: LoadedJournal }> {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await mkdir(dir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+      throw fsFault(error, dir) ?? error;
+    });
     const loaded = readJournal(dir);
     const path = join(dir, journalName(loaded.generation));
-    const fd = openSync(path, 'a', 0o600);
+    const fd = mappingFaults(path, () => openSync(path, 'a', 0o600));
     if (loaded.tornLine) {
       ftruncateSync(fd, loaded.goodBytes);
       fdatasyncSync(fd);
@@ -131,7 +135,7 @@ export class CrawlJournal {
     if (this.closed) throw new RaptorError('INVALID_INPUT', 'The crawl journal is closed.');
     if (!this.state.apply(event)) return false;
     const line = `${JSON.stringify(event)}\n`;
-    writeSync(this.fd, line);
+    appendWholeSync(this.fd, line, join(this.dir, journalName(this.generation)));
     this.compacting?.push(line);
     if (++this.unsynced >= this.options.fsyncEvery) this.sync();
     else this.timer ??= setTimeout(() => this.sync(), this.options.fsyncMs).unref();
@@ -142,7 +146,7 @@ export class CrawlJournal {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.unsynced === 0 || this.closed) return;
-    fdatasyncSync(this.fd);
+    mappingFaults(join(this.dir, journalName(this.generation)), () => fdatasyncSync(this.fd));
     this.unsynced = 0;
   }
 
@@ -161,6 +165,7 @@ export class CrawlJournal {
     const text = JSON.stringify(snapshot);
     this.compacting = [];
     const temp = join(this.dir, `.${SNAPSHOT_FILE}.${process.pid}.tmp`);
+    let started: number | undefined; // the next journal, until the snapshot names it
     try {
       const handle = await open(temp, 'w', 0o600);
       try {
@@ -171,15 +176,25 @@ export class CrawlJournal {
       }
       // From here on, synchronous: no append can run until the switch is complete.
       const fd = openSync(join(this.dir, journalName(next)), 'w', 0o600);
-      if (this.compacting.length > 0) writeSync(fd, this.compacting.join(''));
+      started = fd;
+      if (this.compacting.length > 0) appendWholeSync(fd, this.compacting.join(''), join(this.dir, journalName(next)));
       fdatasyncSync(fd);
       renameSync(temp, join(this.dir, SNAPSHOT_FILE));
+      started = undefined;
       fsyncDirSync(this.dir);
       closeSync(this.fd);
       unlinkSync(join(this.dir, journalName(this.generation)));
       this.fd = fd;
       this.generation = next;
       this.unsynced = 0;
+    } catch (error) {
+      // Nothing switched: the old snapshot and journal stay current. Remove what this attempt made.
+      if (started !== undefined) {
+        closeSync(started);
+        unlinkQuietly(join(this.dir, journalName(next)));
+      }
+      unlinkQuietly(temp);
+      throw fsFault(error, join(this.dir, SNAPSHOT_FILE)) ?? error;
     } finally {
       this.compacting = undefined;
     }
@@ -200,5 +215,13 @@ function fsyncDirSync(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // never created, or already gone
   }
 }

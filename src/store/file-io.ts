@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
+import { fsFault, mappingFaults } from '../fs/fs-errors.js';
+import { decodeUtf8 } from '../fs/utf8.js';
 import { MAX_FILE_BYTES, STATE_MARKER } from '../record.js';
 
 export const TEMP_SUFFIX = '.tmp';
@@ -44,20 +46,23 @@ export interface DurableFs {
  * all synchronous, 1.2–1.6 ms. The price is that the event loop waits for the disk during a
  * save's two flushes, as the crawl journal already does for its batched fdatasync: saves are
  * rare next to everything else a process does (see docs/architecture.md "Synchronous writes").
+ * A full or read-only disk surfaces here as `DISK_FULL` / `READ_ONLY` (src/fs/fs-errors.ts).
  */
 export const nodeFs: DurableFs = {
   async createFile(path, text) {
-    // O_NOFOLLOW on top of O_EXCL: a name planted as a link fails instead of redirecting the write.
-    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    try {
-      writeAllSync(fd, Buffer.from(text, 'utf8'));
-    } finally {
-      closeSync(fd);
-    }
+    mappingFaults(path, () => {
+      // O_NOFOLLOW on top of O_EXCL: a name planted as a link fails instead of redirecting the write.
+      const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      try {
+        writeAllSync(fd, Buffer.from(text, 'utf8'));
+      } finally {
+        closeSync(fd);
+      }
+    });
   },
   fsyncFile: (path) => fsyncPath(path, constants.O_RDONLY),
   async rename(from, to) {
-    renameSync(from, to);
+    mappingFaults(to, () => renameSync(from, to));
   },
   async unlink(path) {
     try {
@@ -65,19 +70,21 @@ export const nodeFs: DurableFs = {
       return true;
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return false;
-      throw error;
+      throw fsFault(error, path) ?? error;
     }
   },
   fsyncDir: (dir) => fsyncPath(dir, constants.O_RDONLY | constants.O_DIRECTORY),
 };
 
 async function fsyncPath(path: string, flags: number): Promise<void> {
-  const fd = openSync(path, flags);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  mappingFaults(path, () => {
+    const fd = openSync(path, flags);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  });
 }
 
 /** `writeSync` may write less than asked; a session file is written whole or the save fails. */
@@ -98,7 +105,7 @@ export async function writeFileAtomic(dir: string, fileName: string, text: strin
     await fs.rename(tempPath, join(dir, fileName));
   } catch (error) {
     await fs.unlink(tempPath).catch(() => false); // the write already failed; report that error, not this one
-    throw error;
+    throw fsFault(error, join(dir, fileName)) ?? error;
   }
   await fs.fsyncDir(dir);
 }
@@ -115,11 +122,14 @@ export type ReadResult =
   /** A second name for the same file exists elsewhere: raptor never reads or shares such a file (territory). */
   | { kind: 'hard-link'; links: number }
   | { kind: 'too-large'; bytes: number }
+  /** Bytes that are not UTF-8: refused, never decoded to U+FFFD. */
+  | { kind: 'not-utf8'; bytes: number }
   | { kind: 'text'; text: string; bytes: number }
   /** Only the summary fields, as a JSON object; `whole` is false when the file does not end in `}`. */
   | { kind: 'head'; text: string; bytes: number; whole: boolean };
 
 const CHUNK = 64 * 1024;
+const MARKER_BYTES = Buffer.from(STATE_MARKER, 'utf8');
 /** One read buffer for all synchronous reads: they cannot interleave, and 10,000 allocations add up. */
 const shared = Buffer.allocUnsafe(CHUNK);
 
@@ -154,7 +164,8 @@ export function readSessionFile(path: string, headOnly: boolean): ReadResult {
     }
     if (n < CHUNK) {
       if (n === 0 && !fstatSync(fd).isFile()) return { kind: 'not-a-file' }; // a FIFO or device reads as empty
-      const text = shared.toString('utf8', 0, n);
+      const text = decodeUtf8(shared.subarray(0, n));
+      if (text === undefined) return { kind: 'not-utf8', bytes: n };
       return headOnly ? headOf(text, n, text.trimEnd().endsWith('}')) : { kind: 'text', text, bytes: n };
     }
     const stats = fstatSync(fd);
@@ -164,15 +175,20 @@ export function readSessionFile(path: string, headOnly: boolean): ReadResult {
       const chunks: Buffer[] = [Buffer.from(shared.subarray(0, n))];
       let offset = n;
       for (;;) {
-        const head = Buffer.concat(chunks).toString('utf8');
-        if (head.includes(STATE_MARKER) || offset >= stats.size) {
+        // Found in bytes, decoded up to and including the (ASCII) marker: a chunk boundary may
+        // split a character, the marker's end never does.
+        const bytes = Buffer.concat(chunks);
+        const at = bytes.indexOf(MARKER_BYTES);
+        if (at >= 0 || offset >= stats.size) {
+          const head = decodeUtf8(at >= 0 ? bytes.subarray(0, at + MARKER_BYTES.length) : bytes);
+          if (head === undefined) return { kind: 'not-utf8', bytes: stats.size };
           const tail = Buffer.allocUnsafe(2);
           const t = readSync(fd, tail, 0, 2, Math.max(0, stats.size - 2));
-          return headOf(head, stats.size, tail.toString('utf8', 0, t).trimEnd().endsWith('}'));
+          return headOf(head, stats.size, tail.toString('latin1', 0, t).trimEnd().endsWith('}'));
         }
         const next = Buffer.allocUnsafe(CHUNK);
         const got = readSync(fd, next, 0, CHUNK, offset);
-        if (got === 0) return headOf(head, stats.size, false);
+        if (got === 0) return { kind: 'head', text: '{}', bytes: stats.size, whole: false }; // shrank while read: torn
         chunks.push(next.subarray(0, got));
         offset += got;
       }
@@ -184,7 +200,8 @@ export function readSessionFile(path: string, headOnly: boolean): ReadResult {
       if (got === 0) break;
       offset += got;
     }
-    return { kind: 'text', text: buffer.toString('utf8', 0, offset), bytes: stats.size };
+    const text = decodeUtf8(buffer.subarray(0, offset));
+    return text === undefined ? { kind: 'not-utf8', bytes: stats.size } : { kind: 'text', text, bytes: stats.size };
   } finally {
     closeSync(fd);
   }

@@ -7,14 +7,27 @@
  * second, short-lived "break" lock and re-checks the token, so two processes breaking the same
  * stale lock can never remove a lock that a third has just taken.
  * Within one process, an in-memory queue serializes holders first (they share a pid).
+ *
+ * The lock file appears with its owner already in it: the body is written to a temp file and
+ * hard-linked to the lock path (link fails if the path exists, like O_EXCL). A crash or a full
+ * disk between create and write used to leave an empty lock that every writer waited `staleMs`
+ * for; now a failed write leaves no lock at all. An empty or unparseable lock file (an older
+ * raptor's, or debris) is stale once `UNREADABLE_GRACE_MS` old.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, open, stat, utimes } from 'node:fs/promises';
 import { RaptorError, errnoCode } from '../errors.js';
+import { fsFault } from '../fs/fs-errors.js';
 import { readOwnFile } from '../fs/territory.js';
 import { nodeFs } from './file-io.js';
+
+/**
+ * A lock file without a readable owner may be one an older raptor is between creating and
+ * writing (microseconds); older than this, it is debris of a crash or a full disk.
+ */
+export const UNREADABLE_GRACE_MS = 2_000;
 
 export interface LockOptions {
   /** A lock untouched for this long is stale. @default 10_000 */
@@ -90,18 +103,7 @@ async function acquireFile(path: string, staleMs: number, deadline: number, what
   const body = JSON.stringify({ pid: process.pid, host: HOST, token } satisfies LockOwner);
   let delay = 2;
   for (;;) {
-    try {
-      // Synchronous: creating a tiny file is a metadata operation, cheaper than a thread-pool trip.
-      const fd = openSync(path, 'wx', 0o600);
-      try {
-        writeSync(fd, body);
-      } finally {
-        closeSync(fd);
-      }
-      return token;
-    } catch (error) {
-      if (errnoCode(error) !== 'EEXIST') throw lockIoError(path, error);
-    }
+    if (createWhole(path, body, token)) return token;
     if (await isStale(path, staleMs)) {
       await breakStaleLock(path, staleMs);
       continue;
@@ -109,6 +111,33 @@ async function acquireFile(path: string, staleMs: number, deadline: number, what
     if (Date.now() >= deadline) throw lockedError(path, what);
     await sleep(delay);
     delay = Math.min(delay * 2, 50);
+  }
+}
+
+/**
+ * Creates the lock file at `path` holding `body`, in one step: false when it already exists.
+ * Synchronous: creating a tiny file is a metadata operation, cheaper than a thread-pool trip.
+ */
+function createWhole(path: string, body: string, token: string): boolean {
+  const temp = `${path}.${token}.tmp`;
+  try {
+    const fd = openSync(temp, 'wx', 0o600);
+    try {
+      if (writeSync(fd, body) !== Buffer.byteLength(body)) throw Object.assign(new Error('short write of a lock file'), { code: 'ENOSPC' });
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(temp, path);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') return false;
+    throw lockIoError(path, error);
+  } finally {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // never created, or already gone: nothing to clean up
+    }
   }
 }
 
@@ -129,9 +158,9 @@ export async function isStale(path: string, staleMs: number): Promise<boolean> {
     throw lockIoError(path, error);
   }
   if (owner && owner.host === HOST && owner.pid !== process.pid && !isAlive(owner.pid)) return true;
-  // A lock file without a readable owner is either being written right now or torn by a crash:
-  // only its age can tell, like a hung or remote holder.
-  return Date.now() - mtimeMs > staleMs;
+  // A lock file without a readable owner is either being written right now by an older raptor
+  // or debris of a crash or a full disk: only its age can tell, and a short one does.
+  return Date.now() - mtimeMs > (owner ? staleMs : Math.min(staleMs, UNREADABLE_GRACE_MS));
 }
 
 async function breakStaleLock(path: string, staleMs: number): Promise<void> {
@@ -203,6 +232,8 @@ function foreignLock(path: string): RaptorError {
 }
 
 function lockIoError(path: string, cause: unknown): RaptorError {
+  const fault = fsFault(cause, path);
+  if (fault) return fault;
   return new RaptorError('STORE_UNAVAILABLE', `Cannot lock \`${path}\`: ${(cause as Error).message}.`, { cause });
 }
 

@@ -26,6 +26,7 @@ import {
 } from '../record.js';
 import { TEMP_SUFFIX, nodeFs, readSessionFile, syncDir, writeFileAtomic, type DurableFs } from './file-io.js';
 import { withLock } from './file-lock.js';
+import { fsFault, mappingFaults } from '../fs/fs-errors.js';
 import { nextRevision } from './revision.js';
 import { createLeaseHandle, leaseIsHeld, type LeaseState } from './lease.js';
 import { parseJsonText } from '../core/json-error.js';
@@ -152,7 +153,7 @@ export class FileSessionStore implements SessionStore {
       throw new RaptorError('INVALID_INPUT', `\`${key}\` is not a session file name.`);
     }
     // A `.quarantine` that is a link or a file is FOREIGN_DIRECTORY: nothing is moved into another directory.
-    const qdir = ownSubdir(this.dir, QUARANTINE_DIR, { create: true })!;
+    const qdir = mappingFaults(this.dir, () => ownSubdir(this.dir, QUARANTINE_DIR, { create: true })!);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const target = `${key}.${stamp}.${randomBytes(2).toString('hex')}`;
     try {
@@ -162,7 +163,8 @@ export class FileSessionStore implements SessionStore {
       throw unavailable(this.dir, error);
     }
     const note = { file: key, reason, quarantinedAt: new Date().toISOString() };
-    createFileExclusive(join(qdir, `${target}${REASON_SUFFIX}`), `${JSON.stringify(note, null, 2)}\n`);
+    const reasonFile = join(qdir, `${target}${REASON_SUFFIX}`);
+    mappingFaults(reasonFile, () => createFileExclusive(reasonFile, `${JSON.stringify(note, null, 2)}\n`));
     await syncDir(qdir, this.fs);
     await syncDir(this.dir, this.fs);
   }
@@ -300,7 +302,7 @@ export class FileSessionStore implements SessionStore {
       return { ok: false, key: fileName, reason: `cannot be read: ${(error as Error).message}` };
     }
     if (read.kind === 'missing') return { ok: false, key: fileName, reason: 'disappeared while reading' };
-    if (read.kind === 'symlink' || read.kind === 'not-a-file' || read.kind === 'too-large' || read.kind === 'hard-link') {
+    if (read.kind === 'symlink' || read.kind === 'not-a-file' || read.kind === 'too-large' || read.kind === 'hard-link' || read.kind === 'not-utf8') {
       return { ok: false, key: fileName, reason: describe(read) };
     }
     if (read.kind === 'head' && !read.whole) {
@@ -386,12 +388,16 @@ function describe(read: { kind: string; bytes?: number; links?: number }): strin
       return `has ${read.links} hard links; raptor never reads or rewrites a session file that shares its bytes with another path (copy it with \`cp\` to make it a file of its own)`;
     case 'too-large':
       return `is ${((read.bytes ?? 0) / 1048576).toFixed(0)} MiB, over the 64 MiB limit`;
+    case 'not-utf8':
+      return 'is not valid UTF-8 text (raptor never guesses what damaged bytes meant)';
     default:
       return read.kind;
   }
 }
 
 function unavailable(dir: string, cause: unknown): RaptorError {
+  const fault = fsFault(cause, dir);
+  if (fault) return fault;
   return new RaptorError('STORE_UNAVAILABLE', `Cannot use the sessions directory \`${dir}\`: ${(cause as Error).message}. Check it exists and is yours (\`raptor doctor\`).`, { cause });
 }
 

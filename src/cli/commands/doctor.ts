@@ -3,8 +3,8 @@
  * launch, the sessions directory and its permissions, the config file, a git work tree that
  * could commit sessions, quarantined files. Read-only: no startup cleanup, nothing created.
  */
-import { existsSync } from 'node:fs';
-import { lstat, readdir, stat } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { access, lstat, readdir, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { findBrowser } from '../../browser/find.js';
@@ -142,6 +142,7 @@ async function checkSessionsDir(dir: string, add: Add): Promise<boolean> {
     return false;
   }
   add('sessions-dir', 'ok', `sessions directory ${dir} exists`);
+  await checkWritable(dir, 'sessions-dir-writable', 'sessions directory', add);
   if (isPosix) {
     const mode = info.mode & 0o777;
     if (mode & 0o077) add('sessions-dir-mode', 'fail', `${dir} has mode ${octal(mode)}; others can list your sessions. Run \`chmod 700 ${dir}\``);
@@ -149,6 +150,31 @@ async function checkSessionsDir(dir: string, add: Add): Promise<boolean> {
   }
   return true;
 }
+
+/**
+ * raptor must be able to write where it keeps sessions: a read-only mount, a directory this user
+ * may not write (0500) or a full disk make every save fail. Checked without writing anything
+ * (doctor changes nothing): access(W_OK) answers for mounts and modes, statfs for free space.
+ */
+async function checkWritable(dir: string, id: string, what: string, add: Add): Promise<void> {
+  try {
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    const why = errnoCode(error) === 'EROFS' ? 'its file system is mounted read-only' : errnoCode(error) === 'EACCES' || errnoCode(error) === 'EPERM' ? 'this user may not write there' : (error as Error).message;
+    add(id, 'fail', `raptor cannot write to the ${what} ${dir}: ${why}. Every save will fail; make it writable, or point RAPTOR_HOME (or --dir) elsewhere`);
+    return;
+  }
+  const space = await statfs(dir).catch(() => undefined); // not every platform or file system answers
+  if (space && space.bavail * space.bsize < MIN_FREE_BYTES) {
+    const free = space.bavail * space.bsize;
+    add(id, free === 0 ? 'fail' : 'warn', `the ${what} ${dir} has ${free === 0 ? 'no' : `only ${Math.floor(free / 1024)} KiB of`} free space: saves fail with DISK_FULL. Free some space, or point RAPTOR_HOME (or --dir) elsewhere`);
+    return;
+  }
+  add(id, 'ok', `the ${what} is writable`);
+}
+
+/** Below this, a save of a session with a large IndexedDB may not fit. */
+const MIN_FREE_BYTES = 1024 * 1024;
 
 /** Every session file 0600: they hold cookies. */
 async function checkFileModes(dir: string, add: Add): Promise<void> {

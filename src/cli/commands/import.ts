@@ -5,11 +5,11 @@
  * `--name`: a renamed copy gets the state, tags, metadata and expiry, not the original's browser.
  * Never replaces an existing session without `--force`.
  */
-import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { RaptorError, isRaptorError } from '../../errors.js';
 import type { SaveOptions, SaveSource } from '../../manager.js';
 import { parseRecordValue, type SessionRecord } from '../../record.js';
+import { readTextFile } from '../../fs/read-text.js';
 import { importRecords, parseBundle } from '../../transfer.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
@@ -18,6 +18,8 @@ import { quote, examples, type CommandOutput } from '../output.js';
 import { sessionOutput } from './save.js';
 
 export const IMPORT_FORMATS = ['auto', 'raptor', 'playwright'] as const;
+/** A bundle is read whole into memory: 4 GiB would not be, 1 GiB is 16 sessions at their limit. */
+const MAX_BUNDLE_BYTES = 1024 * 1024 * 1024;
 
 export interface ImportFlags {
   name?: string;
@@ -106,7 +108,11 @@ async function importBundle(cli: CliContext, file: string, records: SessionRecor
  * JSON object); `undefined` for anything else, which the single-file path reads and reports.
  */
 async function readBundle(file: string): Promise<SessionRecord[] | undefined> {
-  const text = await readFile(file, 'utf8').catch(() => undefined);
+  // A bundle holds many sessions, so it may be larger than one; each record is held to 64 MiB by `parseBundle`.
+  const text = await readTextFile(file, { what: 'import file', maxBytes: MAX_BUNDLE_BYTES }).catch((error: unknown) => {
+    if (isRaptorError(error) && error.issues.some((issue) => issue.code === 'NOT_UTF8')) throw error;
+    return undefined; // unreadable: the single-file path reads it again and says why
+  });
   if (text === undefined) return undefined;
   const trimmed = text.trim();
   const lines = trimmed.split('\n').filter((line) => line.trim() !== '');
