@@ -15,7 +15,9 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+// Types from the user's Playwright Test, the one package of theirs this entry is sure to share:
+// `playwright-core` may be a second copy when it was installed in the same step (see package.json).
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from '@playwright/test';
 import { captureContext } from '../browser/capture.js';
 import { launchBrowser, toPlaywrightState, type BrowserLaunchOptions } from '../browser/launch.js';
 import { addSessionStorage } from '../browser/session-storage.js';

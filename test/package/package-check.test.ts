@@ -19,7 +19,7 @@ describe('raptor-sessions from npm pack, in scratch Playwright projects', () => 
     ends = await peerRangeEnds();
     result = await packageCheck({ appUrl: app.url, logins: app.logins, versions: ends, log: (line) => console.log(line) });
     console.log(`package check: ${result.seconds} s`);
-  }, 600_000);
+  }, 1_200_000); // npm installs, two tsc runs and four suites: minutes, more on a loaded machine
   afterAll(async () => {
     await app?.close();
   });
@@ -40,10 +40,10 @@ describe('raptor-sessions from npm pack, in scratch Playwright projects', () => 
     for (const project of result.projects) expect(project.pgInstalled).toBe(false);
   });
 
-  it('runs the suite in CommonJS and ESM, logging in once per role and reusing it in run 2', () => {
+  it('runs the suite in CommonJS and ESM, logging in once per role', () => {
     for (const project of result.projects) {
       expect(project.suites.map((s) => s.kind)).toEqual(['cjs', 'esm']);
-      for (const suite of project.suites) expect(suite).toMatchObject({ passed: 3, logins: 2, reusedLogins: 0 });
+      for (const suite of project.suites) expect(suite).toMatchObject({ passed: 3, logins: 2 });
     }
   });
 
