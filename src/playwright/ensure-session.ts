@@ -7,11 +7,16 @@
  *
  * Otherwise `login(page)` runs, under a cross-process lock so that N workers starting at once
  * log in once: the others wait, then find the fresh session and reuse it. A login that throws,
- * hangs past `loginTimeout`, or ends logged out (per `check`) saves nothing, so the previous
- * valid session, if any, stays.
+ * hangs past `loginTimeout`, or ends logged out (per `check`, or, without one, leaving no sign
+ * of a login: see `login-evidence.ts`) saves nothing, so the previous valid session, if any, stays.
+ *
+ * A passed check is shared for a minute (`login-stamps.ts`): the workers of every process that
+ * ask for the role right after it was verified reuse that verification instead of checking again.
  */
 import { basename, dirname, join } from 'node:path';
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+// Types from the user's Playwright Test, the one package of theirs this entry is sure to share:
+// `playwright-core` may be a second copy when it was installed in the same step (see package.json).
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from '@playwright/test';
 import { captureContext } from '../browser/capture.js';
 import { launchBrowser, toPlaywrightState, type BrowserLaunchOptions } from '../browser/launch.js';
 import { addSessionStorage } from '../browser/session-storage.js';
@@ -25,6 +30,8 @@ import type { SessionRecord } from '../record.js';
 import { writeFileAtomic } from '../store/file-io.js';
 import { withLock } from '../store/file-lock.js';
 import { sessionExpired } from '../validate.js';
+import { missingLoginEvidence } from './login-evidence.js';
+import { clearFailed, failedSince, recentlyVerified, stampFailed, stampVerified } from './login-stamps.js';
 
 export interface RoleOptions {
   /** Logs in from a blank page. Relative URLs resolve against `contextOptions.baseURL`. */
@@ -35,9 +42,17 @@ export interface RoleOptions {
   url?: string;
   /** Log in again after this long (`'1h'`, or ms), whatever the cookies say. */
   maxAge?: string | number;
-  /** Names of the cookies that carry the login; the session is unusable once any has expired. @default any persistent cookie left unexpired */
+  /**
+   * Names of the cookies that carry the login: a login that does not set all of them is refused,
+   * and the session is unusable once any has expired.
+   * @default any cookie or storage counts as a login; a session is stale once every persistent cookie expired
+   */
   authCookies?: string[];
-  /** How long `login` may take. @default 60_000 */
+  /**
+   * How long `login` may take. In Playwright Test this time is not charged to the test that
+   * needed the role: its timeout is extended by the time spent logging in (or waiting for
+   * another worker's login). @default 60_000
+   */
   loginTimeout?: number;
   /** Re-save the state after each passing test (apps that rotate refresh tokens on every load). @default false */
   rotate?: boolean;
@@ -83,11 +98,14 @@ export async function ensureSession(name: string, options: EnsureSessionOptions)
     const getBrowser = async (): Promise<Browser> => (browser ??= await launchBrowser('chromium', options.launchOptions));
     const maxAgeMs = options.maxAge === undefined ? undefined : parseDuration(options.maxAge, 'maxAge');
 
+    const home = manager.paths.home;
     const usable = async (record: SessionRecord | undefined): Promise<string | undefined> => {
       if (!record) return 'no saved session';
-      const stale = staleReason(record, maxAgeMs, options.authCookies);
+      const stale = staleReason(record, maxAgeMs, options.authCookies, options.check !== undefined);
       if (stale) return stale;
-      if (options.check && !(await runCheck(await getBrowser(), record, options))) return 'check() says the saved state is logged out';
+      if (!options.check || recentlyVerified(home, record)) return undefined;
+      if (!(await runCheck(await getBrowser(), record, options))) return 'check() says the saved state is logged out';
+      await stampVerified(home, record);
       return undefined;
     };
 
@@ -95,9 +113,10 @@ export async function ensureSession(name: string, options: EnsureSessionOptions)
     const firstProblem = await usable(first);
     if (!firstProblem) return { record: first!, loggedIn: false, statePath: await writeStateFile(manager, first!) };
 
-    const lockPath = join(manager.paths.home, 'locks', `${stemFor(name)}.login.lock`);
-    ownDirs(manager.paths.home, ['locks']); // territory: a `locks` that is a link or a file is FOREIGN_DIRECTORY
+    const lockPath = join(home, 'locks', `${stemFor(name)}.login.lock`);
+    ownDirs(home, ['locks']); // territory: a `locks` that is a link or a file is FOREIGN_DIRECTORY
     const loginTimeout = options.loginTimeout ?? 60_000;
+    const waitingSince = Date.now();
     return await withLock(
       lockPath,
       async () => {
@@ -106,15 +125,35 @@ export async function ensureSession(name: string, options: EnsureSessionOptions)
         if (current && current.revision !== first?.revision && !(await usable(current))) {
           return { record: current, loggedIn: false, statePath: await writeStateFile(manager, current) };
         }
-        const captured = await runLogin(await getBrowser(), name, options, loginTimeout);
-        const candidate = { ...(first ?? {}), storageState: captured.storageState, sessionStorage: captured.sessionStorage } as SessionRecord;
-        if (options.check && !(await runCheck(await getBrowser(), candidate, options))) {
-          throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but check() says the browser is not logged in. Nothing was saved.`);
+        // ...or tried and failed: that failure is ours too, rather than a second wait for a hung login.
+        const failed = failedSince(home, name, waitingSince);
+        if (failed) throw new RaptorError('LOGIN_FAILED', `Another worker's login of \`${name}\` failed while this one waited for it: ${failed}`);
+        try {
+          const captured = await runLogin(await getBrowser(), name, options, loginTimeout);
+          const candidate = { ...(first ?? {}), storageState: captured.storageState, sessionStorage: captured.sessionStorage } as SessionRecord;
+          const noEvidence = missingLoginEvidence(candidate.storageState, candidate.sessionStorage, options.authCookies);
+          if (noEvidence && !options.check) {
+            throw new RaptorError(
+              'LOGIN_FAILED',
+              `login() for \`${name}\` left no sign of a login: ${noEvidence}. Nothing was saved. Check the credentials; if the login does succeed, name its cookies in \`authCookies\` or give the role a \`check\`.`,
+            );
+          }
+          if (noEvidence && options.authCookies) {
+            throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but ${noEvidence}. Nothing was saved. Check the credentials and the names in \`authCookies\`.`);
+          }
+          if (options.check && !(await runCheck(await getBrowser(), candidate, options))) {
+            throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but check() says the browser is not logged in. Nothing was saved.`);
+          }
+          const record = await manager.save(name, { storageState: captured.storageState, sessionStorage: captured.sessionStorage }, {
+            expiresAt: maxAgeMs === undefined ? null : new Date(Date.now() + maxAgeMs),
+          });
+          await stampVerified(home, record);
+          await clearFailed(home, name);
+          return { record, loggedIn: true, reason: firstProblem, statePath: await writeStateFile(manager, record) };
+        } catch (error) {
+          if (error instanceof RaptorError && error.code === 'LOGIN_FAILED') await stampFailed(home, name, error.message);
+          throw error;
         }
-        const record = await manager.save(name, { storageState: captured.storageState, sessionStorage: captured.sessionStorage }, {
-          expiresAt: maxAgeMs === undefined ? null : new Date(Date.now() + maxAgeMs),
-        });
-        return { record, loggedIn: true, reason: firstProblem, statePath: await writeStateFile(manager, record) };
       },
       { what: `The login of \`${name}\``, timeoutMs: loginTimeout * 2 + 30_000 },
     );
@@ -124,8 +163,11 @@ export async function ensureSession(name: string, options: EnsureSessionOptions)
   }
 }
 
-/** Why a record cannot be reused without even opening a browser, or `undefined`. */
-export function staleReason(record: SessionRecord, maxAgeMs: number | undefined, authCookies: string[] | undefined, now = Date.now()): string | undefined {
+/**
+ * Why a record cannot be reused without even opening a browser, or `undefined`. Without a
+ * `check` to ask (`checked: false`), a state that shows no login at all is not reusable either.
+ */
+export function staleReason(record: SessionRecord, maxAgeMs: number | undefined, authCookies: string[] | undefined, checked: boolean, now = Date.now()): string | undefined {
   if (sessionExpired(record, maxAgeMs, now)) return 'the saved session expired';
   const alive = (expires: number): boolean => expires === -1 || expires * 1000 > now;
   const cookies = record.storageState.cookies;
@@ -138,6 +180,8 @@ export function staleReason(record: SessionRecord, maxAgeMs: number | undefined,
   } else if (cookies.length > 0 && !cookies.some((c) => alive(c.expires))) {
     return 'every cookie expired';
   }
+  const noEvidence = checked ? undefined : missingLoginEvidence(record.storageState, record.sessionStorage, authCookies);
+  if (noEvidence) return `the saved state shows no login (${noEvidence})`;
   return undefined;
 }
 

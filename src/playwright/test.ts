@@ -16,7 +16,7 @@
  * ```
  */
 import { test as base, expect } from '@playwright/test';
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from '@playwright/test';
+import type { Browser, BrowserContext, BrowserContextOptions, Page, TestInfo } from '@playwright/test';
 import { captureContext } from '../browser/capture.js';
 import { chromiumArgs, findBrowserSync } from '../browser/find.js';
 import { toPlaywrightState } from '../browser/launch.js';
@@ -64,8 +64,11 @@ export interface RaptorWorkerOptions {
 }
 
 interface WorkerSessions {
-  /** The role's usable record, logging in at most once per worker (and once overall, via the lock). */
-  get(role: string, contextOptions: BrowserContextOptions): Promise<SessionRecord>;
+  /**
+   * The role's usable record, logging in at most once per worker (and once overall, via the lock).
+   * The time it takes is not charged to `testInfo`'s test (see {@link notCharged}).
+   */
+  get(role: string, contextOptions: BrowserContextOptions, testInfo: TestInfo): Promise<SessionRecord>;
   /** Replaces the cached record after a rotation. */
   update(role: string, record: SessionRecord): void;
   manager: SessionManager;
@@ -81,13 +84,13 @@ export const test = base.extend<RaptorTestOptions & { sessions: SessionsFixture 
       const cache = new Map<string, Promise<SessionRecord>>();
       await use({
         manager,
-        get(role, contextOptions) {
+        get(role, contextOptions, testInfo) {
           let pending = cache.get(role);
           if (!pending) {
             pending = resolveRole(role, browser, manager, contextOptions);
             cache.set(role, pending);
           }
-          return pending;
+          return notCharged(testInfo, loginBudget(role), pending);
         },
         update(role, record) {
           cache.set(role, Promise.resolve(record));
@@ -98,15 +101,15 @@ export const test = base.extend<RaptorTestOptions & { sessions: SessionsFixture 
     { scope: 'worker' },
   ],
 
-  storageState: async ({ session, storageState, raptorSessions, baseURL }, use) => {
+  storageState: async ({ session, storageState, raptorSessions, baseURL }, use, testInfo) => {
     if (!session) return use(storageState);
-    const record = await raptorSessions.get(session, baseURL ? { baseURL } : {});
+    const record = await raptorSessions.get(session, baseURL ? { baseURL } : {}, testInfo);
     await use(toPlaywrightState(record.storageState));
   },
 
   context: async ({ context, session, raptorSessions, baseURL }, use, testInfo) => {
     if (!session) return use(context);
-    const record = await raptorSessions.get(session, baseURL ? { baseURL } : {});
+    const record = await raptorSessions.get(session, baseURL ? { baseURL } : {}, testInfo);
     await addSessionStorage(context, record.sessionStorage);
     await use(context);
     const role = roles.get(session);
@@ -116,11 +119,11 @@ export const test = base.extend<RaptorTestOptions & { sessions: SessionsFixture 
     }
   },
 
-  sessions: async ({ browser, raptorSessions, baseURL }, use) => {
+  sessions: async ({ browser, raptorSessions, baseURL }, use, testInfo) => {
     const opened: BrowserContext[] = [];
     const contextOptions = baseURL ? { baseURL } : {};
     const context = async (role: string): Promise<BrowserContext> => {
-      const record = await raptorSessions.get(role, contextOptions);
+      const record = await raptorSessions.get(role, contextOptions, testInfo);
       const created = await contextWithSession(browser, record, contextOptions);
       opened.push(created);
       return created;
@@ -130,12 +133,42 @@ export const test = base.extend<RaptorTestOptions & { sessions: SessionsFixture 
   },
 });
 
+/**
+ * The most a role's resolution can take: waiting for another worker's login (the lock gives up
+ * after `2 × loginTimeout + 30 s`), our own login (`loginTimeout`), and a minute for launching
+ * contexts and running `check`. raptor's own deadlines end it well before, with its own message.
+ */
+function loginBudget(role: string): number {
+  const loginTimeout = roles.get(role)?.loginTimeout ?? 60_000;
+  return 3 * loginTimeout + 60_000;
+}
+
+/**
+ * Logging in is not charged to the test that first needs the role (issue 10): while `pending`
+ * runs, the test's timeout grows by `budgetMs`, so that a slow or hanging login ends with
+ * raptor's `loginTimeout` message instead of "Test timeout ... while setting up". Once it is
+ * done, the timeout is set to what it was plus the time the login took: the test keeps its whole
+ * budget for itself. Playwright lets fixtures change the running test's timeout this way; a
+ * worker fixture with its own `timeout` cannot, because which role a test needs is a test option.
+ */
+async function notCharged<T>(testInfo: TestInfo, budgetMs: number, pending: Promise<T>): Promise<T> {
+  const timeout = testInfo.timeout;
+  if (timeout === 0) return pending; // no timeout at all: nothing to protect
+  const started = performance.now();
+  testInfo.setTimeout(timeout + budgetMs);
+  try {
+    return await pending;
+  } finally {
+    testInfo.setTimeout(timeout + Math.ceil(performance.now() - started));
+  }
+}
+
 async function resolveRole(role: string, browser: Browser, manager: SessionManager, contextOptions: BrowserContextOptions): Promise<SessionRecord> {
   const options = roles.get(role);
   if (options) return (await ensureSession(role, { ...options, browser, manager, contextOptions })).record;
   // No login declared: a session saved by other means (e.g. `raptor save`) is used as long as it is valid.
   const record = await manager.store.get(role);
-  const problem = record ? staleReason(record, undefined, undefined) : 'it does not exist';
+  const problem = record ? staleReason(record, undefined, undefined, false) : 'it does not exist';
   if (!record || problem) {
     throw new RaptorError(
       'NOT_FOUND',
@@ -158,7 +191,7 @@ async function rotate(name: string, role: RoleOptions, previous: SessionRecord, 
     return undefined; // the test closed its context: nothing to rotate
   }
   const candidate = { ...previous, storageState: captured.storageState, sessionStorage: captured.sessionStorage };
-  if (staleReason(candidate, undefined, role.authCookies)) return undefined;
+  if (staleReason(candidate, undefined, role.authCookies, role.check !== undefined)) return undefined;
   if (role.check) {
     const browser = context.browser();
     if (!browser) return undefined;
