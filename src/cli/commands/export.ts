@@ -52,7 +52,7 @@ export async function exportAll(cli: CliContext, name: string | undefined, flags
     if (flags.out === undefined) {
       const records: SessionRecord[] = [];
       for await (const record of exportRecords(manager.store)) records.push(record);
-      return { data: records, text: () => records.map(recordLine).join('').trimEnd() };
+      return { data: records, text: () => records.map(recordLine).join('').trimEnd(), reveals: true };
     }
     const handle = await openExclusive(flags.out, flags.force === true);
     let count = 0;
