@@ -2,8 +2,8 @@
  * Reaching a running Chromium over CDP: a cheap liveness probe, then `connectOverCDP`.
  *
  * The probe asks `/json/version` with a short timeout and reads the browser's id (the GUID in
- * `webSocketDebuggerUrl`). That id is how raptor tells *its* browser from another Chromium that
- * later took the same port: reattaching to a stranger would hand the user someone else's tabs.
+ * `webSocketDebuggerUrl`). Whether that is the session's own browser is decided in one place,
+ * `identity.ts`; paths that reach a recorded CDP URL go through it, not through this probe.
  */
 import type { Browser } from 'playwright-core';
 import { RaptorError } from '../errors.js';

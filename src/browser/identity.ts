@@ -81,8 +81,10 @@ export async function checkBrowser(recorded: RecordedBrowser, timeoutMs: number)
     return { status: 'other', reason: `a different browser answers at ${at} (id ${probe.browserId}, expected ${expected})` };
   }
   const endpoint = pinnedEndpoint(recorded.cdpUrl, probe.browserId);
-  const refused = await handshakeRefused(endpoint, timeoutMs);
-  if (refused) return { status: 'other', reason: `${at} claims to be browser ${probe.browserId} but refuses its DevTools connection (${refused}); it is not that browser` };
+  const handshake = await tryHandshake(endpoint, timeoutMs);
+  if (handshake.refused) return { status: 'other', reason: `${at} claims to be browser ${probe.browserId} but refuses its DevTools connection (${handshake.refused}); it is not that browser` };
+  // Hung or dying right now: nothing to attach to, but no evidence of a stranger either.
+  if (handshake.failed) return { status: 'gone', reason: `${at} answered but could not be attached to (${handshake.failed})` };
   if (expected === undefined) {
     return { status: 'unverified', browserId: probe.browserId, endpoint, reason: `a browser answers at ${at}, but no browser id was recorded to prove it is this session's` };
   }
@@ -90,10 +92,11 @@ export async function checkBrowser(recorded: RecordedBrowser, timeoutMs: number)
 }
 
 /**
- * Opens and at once closes a WebSocket upgrade to `endpoint`. Returns why it was refused, or
- * undefined when the server switched protocols (only the browser with that id does).
+ * Opens and at once closes a WebSocket upgrade to `endpoint`. `refused`: the server answered,
+ * with anything but a protocol switch (Chromium answers 404 for another browser's id);
+ * `failed`: no answer in time, or the connection broke. Neither: only that browser answers so.
  */
-function handshakeRefused(endpoint: string, timeoutMs: number): Promise<string | undefined> {
+function tryHandshake(endpoint: string, timeoutMs: number): Promise<{ refused?: string; failed?: string }> {
   const url = new URL(endpoint);
   const secure = url.protocol === 'wss:';
   url.protocol = secure ? 'https:' : 'http:';
@@ -105,17 +108,17 @@ function handshakeRefused(endpoint: string, timeoutMs: number): Promise<string |
     });
     req.once('upgrade', (_response, socket) => {
       socket.destroy();
-      resolve(undefined);
+      resolve({});
     });
     req.once('response', (response) => {
       response.resume();
-      resolve(`HTTP ${response.statusCode}`);
+      resolve({ refused: `HTTP ${response.statusCode}` });
     });
     req.once('timeout', () => {
       req.destroy();
-      resolve(`no answer within ${timeoutMs} ms`);
+      resolve({ failed: `no answer within ${timeoutMs} ms` });
     });
-    req.once('error', (error) => resolve((error as NodeJS.ErrnoException).code ?? 'connection failed'));
+    req.once('error', (error) => resolve({ failed: (error as NodeJS.ErrnoException).code ?? 'connection failed' }));
     req.end();
   });
 }
