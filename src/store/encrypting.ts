@@ -6,7 +6,7 @@
 import { RaptorError } from '../errors.js';
 import { open, seal, type KeyRing } from '../encryption.js';
 import { parseRecordValue, type SessionRecord } from '../record.js';
-import type { PoolLease, PutOptions, SessionStore } from './types.js';
+import type { PoolLease, PutOptions, SessionStore, UpdateFn } from './types.js';
 
 const EMPTY_STATE = { cookies: [], origins: [] };
 
@@ -77,6 +77,15 @@ export function withEncryption(store: SessionStore, options: EncryptionOptions):
       };
       return sealedLease;
     },
+    // The optional fast paths, forwarded when the store has them: the row-locked update opens
+    // what it read and seals what it writes, inside the store's transaction.
+    ...(store.update
+      ? {
+          update: async (name: string, change: UpdateFn) =>
+            openRecord(await store.update!(name, async (current) => sealRecord(await change(openRecord(current, options)), options)), options),
+        }
+      : {}),
+    ...(store.watchConnection ? { watchConnection: store.watchConnection.bind(store) } : {}),
     close: () => store.close(),
   };
 }
