@@ -32,6 +32,8 @@ export const ERROR_CODES = [
   'BROWSER_REPLACED',
   /** This process lost ownership (of a crawl, a lease) to another and stopped before writing. */
   'OWNERSHIP_LOST',
+  /** A caller's function ran past its bound while raptor held a lock for it; rolled back, nothing written. */
+  'TIMEOUT',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

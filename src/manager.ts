@@ -20,7 +20,7 @@ import { withEncryption } from './store/encrypting.js';
 import { loadKeyPolicy, type KeyPolicy } from './crypto/key-policy.js';
 import { rekeySessions, type RekeyResult } from './rekey.js';
 import { chooseStore, openStore } from './store/open-store.js';
-import type { AcquireOptions, PoolLease, SessionFilter, SessionStore, StoreEvent } from './store/types.js';
+import type { AcquireOptions, PoolLease, SessionFilter, SessionStore, StoreEvent, UpdateFn } from './store/types.js';
 import { EXPIRY_CODES, checkRecord, sessionExpired, type LiveBrowserStatus, type ValidationResult } from './validate.js';
 import type { Json } from './sanitize.js';
 
@@ -387,12 +387,18 @@ export class SessionManager {
     return await rekeySessions({ store: this.rawStore, policy: this.keyPolicy, home: this.paths.home, encryption: this.settings.encryption, env: this.env, logger: this.logger });
   }
 
-  /** Read-modify-write with optimistic concurrency: retried when another writer got in between. */
-  async update(name: string, change: (current: SessionRecord) => SessionRecord): Promise<SessionRecord> {
+  /**
+   * Read-modify-write of session `name`. A store with a native one (PostgreSQL: the row lock)
+   * never fails from contention; on the others it is optimistic: retried when another writer got
+   * in between. `change` may be async; what it throws reaches the caller and nothing is written.
+   */
+  async update(name: string, change: UpdateFn): Promise<SessionRecord> {
+    assertValidName(name);
+    if (this.store.update) return this.store.update(name, change);
     for (let attempt = 0; ; attempt++) {
       const current = await this.require(name);
       try {
-        return await this.store.put(change(current), { expectedRevision: current.revision });
+        return await this.store.put(await change(current), { expectedRevision: current.revision });
       } catch (error) {
         if (!isRaptorError(error, 'REVISION_CONFLICT') || attempt >= 20) throw error;
       }

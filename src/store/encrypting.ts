@@ -11,7 +11,7 @@ import { policyFromKeys, type KeyPolicy } from '../crypto/key-policy.js';
 import { open, seal, type Key, type KeyRing } from '../encryption.js';
 import { RaptorError, isRaptorError } from '../errors.js';
 import { parseRecordValue, type SessionRecord } from '../record.js';
-import type { PoolLease, PutOptions, SessionStore } from './types.js';
+import type { PoolLease, PutOptions, SessionStore, UpdateFn } from './types.js';
 
 const EMPTY_STATE = { cookies: [], origins: [] };
 /** A put that races another writer between reading the stored key id and writing is retried this often. */
@@ -143,6 +143,19 @@ export function withEncryption(store: SessionStore, options: EncryptionOptions):
       };
       return sealedLease;
     },
+    // The optional fast paths, forwarded when the store has them: the row-locked update opens
+    // what it read and seals what it writes, inside the store's transaction.
+    ...(store.update
+      ? {
+          update: async (name: string, change: UpdateFn) =>
+            openRecord(
+              // Sealed again with the key that sealed what was read: only `raptor rekey` changes a session's key.
+              await store.update!(name, async (current) => sealRecord(await change(openRecord(current, options)), current.encrypted?.kid, options)),
+              options,
+            ),
+        }
+      : {}),
+    ...(store.watchConnection ? { watchConnection: store.watchConnection.bind(store) } : {}),
     close: () => store.close(),
   };
 }

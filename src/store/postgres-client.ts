@@ -47,6 +47,11 @@ export interface StoreUrl {
   table: string;
   /** For messages: credentials and query values redacted, table named. */
   location: string;
+  /**
+   * `application_name` of the pool's connections (the URL's, else `raptor`); the change feed's is
+   * this + `-watch`. Taken out of the connection string, where it would override both.
+   */
+  applicationName: string;
 }
 
 export function isPostgresUrl(spec: string): boolean {
@@ -67,8 +72,10 @@ export function parseStoreUrl(url: string, table?: string): StoreUrl {
     throw new RaptorError('INVALID_INPUT', `Table name \`${chosen}\` is not allowed: use 1-40 characters of a-z, 0-9 and _, not starting with a digit.`);
   }
   parsed.searchParams.delete('table');
+  const applicationName = parsed.searchParams.get('application_name') || 'raptor';
+  parsed.searchParams.delete('application_name');
   const connectionString = parsed.toString();
-  return { connectionString, table: chosen, location: `${redactUrl(connectionString)} (table ${chosen})` };
+  return { connectionString, table: chosen, location: `${redactUrl(connectionString)} (table ${chosen})`, applicationName };
 }
 
 /** `"name"`: a double-quoted SQL identifier. */

@@ -79,6 +79,11 @@ export async function ensureSchema(pool: Pool, names: TableNames, location: stri
   if (version === TABLES_VERSION) return;
   checkNotNewer(version, location);
   const client = await pool.connect();
+  // A checked-out client has no 'error' listener of the pool's: a backend terminated during the
+  // setup would otherwise crash the process instead of failing this open with STORE_UNAVAILABLE.
+  const ignore = (): void => undefined; // the failing query reports the error
+  client.on('error', ignore);
+  let broken = false;
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`raptor:${names.sessions}`]);
@@ -99,10 +104,11 @@ export async function ensureSchema(pool: Pool, names: TableNames, location: stri
     );
     await client.query('COMMIT');
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined); // the original error is the one to report
+    await client.query('ROLLBACK').catch(() => void (broken = true)); // the original error is the one to report
     throw error;
   } finally {
-    client.release();
+    if (!broken) client.removeListener('error', ignore);
+    client.release(broken ? new Error('connection lost during the schema setup') : undefined);
   }
 }
 

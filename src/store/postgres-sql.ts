@@ -44,6 +44,8 @@ function statements(names: TableNames) {
     getWithLease: `SELECT name, head, state, lease_token FROM ${t} WHERE name = $1`,
     exists: `SELECT 1 FROM ${t} WHERE name = $1`,
     revision: `SELECT revision, schema_version FROM ${t} WHERE name = $1`,
+    /** update(): the row, locked until the transaction ends (see postgres-row-lock.ts). */
+    lockRow: `SELECT name, head, state, revision, schema_version FROM ${t} WHERE name = $1 FOR UPDATE`,
 
     insert: `INSERT INTO ${t} (name, revision, schema_version, tags, expires_at, updated_at, bytes, head, state, usage_count, error_score, retired)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)

@@ -4,13 +4,19 @@
  *
  * A notification is a small signal, `{ type, name, revision }`; whoever cares reads the data from
  * the table. When the connection drops (server restart, `pg_terminate_backend`, network), the
- * listener reconnects with backoff (100 ms doubling to 5 s) and listens again. Changes made while
- * it was disconnected are not replayed: NOTIFY has no history.
+ * listener reconnects with backoff (100 ms doubling to 5 s) and listens again, and says so
+ * (`onConnection`: lost, restored). Changes made while it was disconnected are not replayed:
+ * NOTIFY has no history.
+ *
+ * The backoff timer keeps the process alive, as the connection did: a watcher between two
+ * connections has nothing else holding the event loop, and an unref'd timer let `raptor watch`
+ * end there with exit code 13 (Node's "unsettled top-level await") after one
+ * `pg_terminate_backend`.
  */
 import type { Client, ClientConfig, Notification } from 'pg';
 import type { Logger } from '../log.js';
 import { ident, type Pg } from './postgres-client.js';
-import type { StoreEvent } from './types.js';
+import type { FeedConnectionChange, StoreEvent } from './types.js';
 
 export interface ListenerOptions {
   pg: Pg;
@@ -18,6 +24,8 @@ export interface ListenerOptions {
   channel: string;
   logger: Logger;
   onEvent(event: StoreEvent): void;
+  /** Told once when the connection is lost (or the first one cannot be made), and once when it is back. */
+  onConnection?(change: FeedConnectionChange): void;
 }
 
 export interface Listener {
@@ -33,6 +41,13 @@ export function startListener(options: ListenerOptions): Listener {
   const { pg, config, channel, logger, onEvent } = options;
   let client: Client | undefined;
   let stopped = false;
+  let down = false;
+  const lostConnection = (reason: string): void => {
+    if (down || stopped) return;
+    down = true;
+    logger.warn({ err: reason }, 'store change feed lost its connection; reconnecting');
+    options.onConnection?.({ state: 'lost', message: `lost the connection to PostgreSQL, reconnecting… (${reason})` });
+  };
   let timer: NodeJS.Timeout | undefined;
   let delay = MIN_DELAY_MS;
   let markReady!: () => void;
@@ -45,12 +60,15 @@ export function startListener(options: ListenerOptions): Listener {
 
   const connect = async (): Promise<void> => {
     if (stopped) return;
-    const next = new pg.Client({ ...config, application_name: 'raptor-watch' });
+    const next = new pg.Client({ ...config, application_name: `${config.application_name ?? 'raptor'}-watch` });
     // A live connection that fails emits 'error' and then 'end'; 'end' schedules the reconnect.
-    next.on('error', (error) => logger.warn({ err: error.message }, 'store change feed lost its connection; reconnecting'));
+    next.on('error', (error) => {
+      if (client === next) lostConnection(error.message);
+    });
     next.on('end', () => {
       if (client !== next) return; // never established, or stopped: nothing to reconnect
       client = undefined;
+      lostConnection('the connection ended');
       schedule();
     });
     next.on('notification', onNotification);
@@ -59,6 +77,7 @@ export function startListener(options: ListenerOptions): Listener {
       await next.query(`LISTEN ${ident(channel)}`);
     } catch (error) {
       logger.warn({ err: (error as Error).message, retryInMs: delay }, 'store change feed cannot connect; retrying');
+      lostConnection((error as Error).message);
       await next.end().catch(() => undefined); // half-open: close what there is, the error is logged above
       schedule();
       return;
@@ -69,6 +88,11 @@ export function startListener(options: ListenerOptions): Listener {
     }
     client = next;
     delay = MIN_DELAY_MS;
+    if (down) {
+      down = false;
+      logger.info('store change feed reconnected');
+      options.onConnection?.({ state: 'restored', message: 'reconnected to PostgreSQL (changes made while disconnected were not reported)' });
+    }
     markReady();
   };
 
@@ -78,7 +102,6 @@ export function startListener(options: ListenerOptions): Listener {
       timer = undefined;
       void connect();
     }, delay);
-    timer.unref();
     delay = Math.min(delay * 2, MAX_DELAY_MS);
   };
 

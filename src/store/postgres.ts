@@ -29,10 +29,12 @@ import { loadPg, parseStoreUrl, storeError, type Pg } from './postgres-client.js
 import { dropSchema, ensureSchema, tableNames, type TableNames } from './postgres-schema.js';
 import { createNotifier, startListener, type Listener, type Notifier } from './postgres-watch.js';
 import { nextRevision } from './revision.js';
+import { updateUnderRowLock } from './postgres-row-lock.js';
 import { createPostgresSql, type Sql, type Statement } from './postgres-sql.js';
 import {
   matchesFilter,
   type AcquireOptions,
+  type FeedConnectionChange,
   type Lease,
   type LeaseOptions,
   type PoolLease,
@@ -44,6 +46,7 @@ import {
   type StoreEvent,
   type SweepOptions,
   type SweepResult,
+  type UpdateFn,
 } from './types.js';
 
 export interface PostgresStoreOptions {
@@ -57,18 +60,29 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
   /** Where the change feed reports lost connections. @default silent */
   logger?: Logger;
+  /**
+   * How long the function of `update()` may run while it holds the session's row lock; past it the
+   * update is rolled back with `TIMEOUT`, so one slow or stuck caller cannot stall the fleet.
+   * @default 10000
+   */
+  updateTimeoutMs?: number;
 }
 
 /** Connects, creates or migrates the tables, and returns the store. `STORE_UNAVAILABLE` when the server cannot be used. */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresSessionStore> {
   const url = parseStoreUrl(options.url, options.table);
   const pg = await loadPg();
-  const config: ClientConfig = { connectionString: url.connectionString, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000 };
+  const config: ClientConfig = { connectionString: url.connectionString, connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000, application_name: url.applicationName };
   const pool = new pg.Pool({ ...config, max: options.poolSize ?? 10, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
   const logger = options.logger ?? silentLogger;
   // An idle pooled connection that dies (server restart) is dropped by the pool, which then
   // emits 'error'; the next query opens a new connection. Without a listener Node would crash.
   pool.on('error', (error) => logger.warn({ err: error.message }, 'an idle PostgreSQL connection was closed'));
+  // pg also emits 'error' on a client in use whose backend dies, and pg-pool listens only while a
+  // client is idle. A backend killed as it connects even reports in the same packet as its
+  // ReadyForQuery, before the caller of `connect()` can listen: without a listener for the
+  // client's whole life that crashed the process. The statement that was running fails instead.
+  pool.on('connect', (client) => client.on('error', (error) => logger.debug({ err: error.message }, 'a PostgreSQL connection failed')));
   const names = tableNames(url.table);
   try {
     await ensureSchema(pool, names, url.location);
@@ -76,7 +90,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end().catch(() => undefined); // report why opening failed, not how closing went
     throw storeError(url.location, error);
   }
-  return new PostgresSessionStore({ pg, pool, config, names, location: url.location, logger });
+  return new PostgresSessionStore({ pg, pool, config, names, location: url.location, logger, updateTimeoutMs: options.updateTimeoutMs ?? 10_000 });
 }
 
 interface Row extends QueryResultRow {
@@ -102,12 +116,15 @@ export class PostgresSessionStore implements SessionStore {
   private readonly logger: Logger;
   private readonly sql: Sql;
   private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private readonly connectionListeners = new Set<(change: FeedConnectionChange) => void>();
+  private readonly updateTimeoutMs: number;
   private listener: Listener | undefined;
   private readonly notifier: Notifier;
   private closed = false;
 
   /** Use `openPostgresStore()`, which also sets up the tables. */
-  constructor(init: { pg: Pg; pool: Pool; config: ClientConfig; names: TableNames; location: string; logger: Logger }) {
+  constructor(init: { pg: Pg; pool: Pool; config: ClientConfig; names: TableNames; location: string; logger: Logger; updateTimeoutMs?: number }) {
+    this.updateTimeoutMs = init.updateTimeoutMs ?? 10_000;
     this.pg = init.pg;
     this.pool = init.pool;
     this.config = init.config;
@@ -142,6 +159,26 @@ export class PostgresSessionStore implements SessionStore {
       if (opts.expectedRevision !== undefined) nextRevision(checked, await this.storedRevision(record.name), opts);
     }
     throw new RaptorError('REVISION_CONFLICT', `Session \`${record.name}\` kept changing under ${MAX_ATTEMPTS} attempts to write it. Retry later.`);
+  }
+
+  /** Read-modify-write under the session's row lock: concurrent updates queue, none conflicts (postgres-row-lock.ts). */
+  async update(name: string, change: UpdateFn): Promise<SessionRecord> {
+    assertValidName(name);
+    const stored = await updateUnderRowLock(
+      {
+        pool: this.pool,
+        location: this.location,
+        select: this.sql.lockRow,
+        write: this.sql.update,
+        parseRow: (row) => this.parseRow(row),
+        columns: (record) => this.columns(record),
+        timeoutMs: this.updateTimeoutMs,
+      },
+      name,
+      change,
+    );
+    this.notifier.push({ type: 'put', name: stored.name, revision: stored.revision });
+    return stored;
   }
 
   async delete(name: string): Promise<boolean> {
@@ -242,6 +279,9 @@ export class PostgresSessionStore implements SessionStore {
       onEvent: (event) => {
         for (const listener of this.listeners) listener(event);
       },
+      onConnection: (change) => {
+        for (const listener of this.connectionListeners) listener(change);
+      },
     });
     return () => {
       this.listeners.delete(onChange);
@@ -250,6 +290,11 @@ export class PostgresSessionStore implements SessionStore {
       this.listener = undefined;
       void listener.stop();
     };
+  }
+
+  watchConnection(onChange: (change: FeedConnectionChange) => void): () => void {
+    this.connectionListeners.add(onChange);
+    return () => void this.connectionListeners.delete(onChange);
   }
 
   /** Purges quarantined rows older than the retention period. Expired leases need no sweeping: they count as free. */
@@ -273,6 +318,7 @@ export class PostgresSessionStore implements SessionStore {
     this.closed = true;
     await this.notifier.flush(); // watchers elsewhere still hear about this store's last writes
     this.listeners.clear();
+    this.connectionListeners.clear();
     const listener = this.listener;
     this.listener = undefined;
     await listener?.stop();

@@ -86,6 +86,16 @@ export interface PoolLease {
   abandon?(): Promise<void>;
 }
 
+/** The change a read-modify-write makes: the current record in, the next one out (may be async). */
+export type UpdateFn = (current: SessionRecord) => SessionRecord | Promise<SessionRecord>;
+
+/** The change feed's connection (stores with a server): lost, then restored. Events in between are missed. */
+export interface FeedConnectionChange {
+  state: 'lost' | 'restored';
+  /** For the person watching, e.g. "lost the connection to PostgreSQL, reconnecting…". */
+  message: string;
+}
+
 export type StoreEvent =
   | { type: 'put'; name: string; revision: number }
   | { type: 'delete'; name: string }
@@ -114,6 +124,15 @@ export interface SessionStore {
    */
   acquire(opts: AcquireOptions): Promise<PoolLease | undefined>;
   watch(onChange: (event: StoreEvent) => void): () => void;
+  /**
+   * Optional fast path: read-modify-write of one session that never fails from contention
+   * (PostgreSQL: the row lock). `SessionManager.update` falls back to `get` + `put` with
+   * `expectedRevision` and retries when a store has none. `NOT_FOUND` when the session is absent;
+   * an error thrown by `change` writes nothing and reaches the caller.
+   */
+  update?(name: string, change: UpdateFn): Promise<SessionRecord>;
+  /** Optional: hears when the change feed of `watch()` loses and regains its connection. */
+  watchConnection?(onChange: (change: FeedConnectionChange) => void): () => void;
   /** Removes leftovers that are not sessions: stale temp files, old quarantine entries. */
   sweep(opts: SweepOptions): Promise<SweepResult>;
   close(): Promise<void>;

@@ -31,9 +31,13 @@ export async function watch(cli: CliContext, until: Promise<unknown> = signalled
       const line = { ...event, at: new Date().toISOString() };
       cli.emit(line, describeEvent(line));
     });
+    // A store with a server says when its feed drops and comes back: the person watching must know
+    // that changes made in between were not shown. On stderr whatever the log level, like a prompt.
+    const stopConnection = manager.store.watchConnection?.((change) => cli.notice(change.message));
     try {
       await until;
     } finally {
+      stopConnection?.();
       stop();
     }
   });
