@@ -62,6 +62,7 @@ export function claimSessionsDir(dir: string): void {
     if (errnoCode(error) === 'EEXIST' || errnoCode(error) === 'ENOTDIR') throw notADirectory(dir, error);
     throw error;
   }
+  if (isMarked(dir)) return; // the common case: one open, no listing of 10,000 names
   let names: string[];
   try {
     names = readdirSync(dir);

@@ -97,13 +97,15 @@ describe('attack: foreign territory', () => {
       ['rm', 'package'],
       ['stats'],
     ];
-    for (const args of commands) {
-      const result = await cli([...args, '--dir', foreignDir]);
+    // All at once, as several terminals or CI jobs would: each must refuse on its own (and the run stays short).
+    const results = await Promise.all(commands.map((args) => cli([...args, '--dir', foreignDir])));
+    for (const [i, result] of results.entries()) {
+      const args = commands[i];
       expect({ args, code: errorCode(result) }, result.stdout + result.stderr).toEqual({ args, code: 'FOREIGN_DIRECTORY' });
       expect(result.stdout).toMatch(/README\.md/); // names what is foreign…
       expect(result.stdout).toMatch(/empty or new directory/); // …and the way out
-      expect(snapshot(foreignDir), `after ${args.join(' ')}`).toEqual(before);
     }
+    expect(snapshot(foreignDir)).toEqual(before);
   });
 
   it('a RAPTOR_HOME that is a project: its own sessions/, config.json and profiles file are never touched', async () => {
@@ -112,11 +114,13 @@ describe('attack: foreign territory', () => {
     await writeFile(join(foreignDir, 'config.json'), '{ "eslint": true }\n');
     await writeFile(join(foreignDir, 'profiles'), 'a file named profiles\n');
     const before = snapshot(foreignDir);
-    for (const args of [['list'], ['clean'], ['config', 'set', 'headless', 'false']]) {
-      const result = await runCli([...args, '--json'], { env: { RAPTOR_HOME: foreignDir } });
+    const commands = [['list'], ['clean'], ['config', 'set', 'headless', 'false']];
+    const results = await Promise.all(commands.map((args) => runCli([...args, '--json'], { env: { RAPTOR_HOME: foreignDir } })));
+    for (const [i, result] of results.entries()) {
+      const args = commands[i];
       expect({ args, code: errorCode(result) }, result.stdout + result.stderr).toEqual({ args, code: 'FOREIGN_DIRECTORY' });
-      expect(snapshot(foreignDir), `after ${args.join(' ')}`).toEqual(before);
     }
+    expect(snapshot(foreignDir)).toEqual(before);
   });
 
   it('the sessions dir as a link: to a foreign dir it is refused, to a raptor dir it works', async () => {
