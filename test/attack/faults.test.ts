@@ -28,6 +28,9 @@ const stateWith = (bytes: number) => ({ cookies: [cookie('sid', 'x'.repeat(bytes
  */
 const KEYS_HELPER_TEMP = /\/key(\.next)?\.\d+\.tmp$/;
 
+/** Tests that start processes: each takes 10+ s on a loaded 2-core machine. A bound, not a timing claim. */
+const SPAWNING_TIMEOUT_MS = 240_000;
+
 /** A stack frame line, as node prints them: what a user must never see for a fault of their disk. */
 const STACK = /\n\s+at .+[:(]/;
 
@@ -85,7 +88,7 @@ function unmount(dir: string): void {
   spawnSync('umount', ['-l', dir]);
 }
 
-describe('a full disk (2 MiB tmpfs as RAPTOR_HOME)', () => {
+describe('a full disk (2 MiB tmpfs as RAPTOR_HOME)', { timeout: SPAWNING_TIMEOUT_MS }, () => {
   let tmp: Awaited<ReturnType<typeof createTempDir>>;
   let mnt: string;
   let home: string;
@@ -212,7 +215,7 @@ function statfsFree(path: string): number {
   return out[0]! * out[1]!;
 }
 
-describe('a file-size limit (ulimit -f, EFBIG)', () => {
+describe('a file-size limit (ulimit -f, EFBIG)', { timeout: SPAWNING_TIMEOUT_MS }, () => {
   let tmp: Awaited<ReturnType<typeof createTempDir>>;
 
   beforeAll(async () => {
@@ -238,7 +241,7 @@ describe('a file-size limit (ulimit -f, EFBIG)', () => {
   });
 });
 
-describe('a read-only file system (tmpfs remounted ro)', () => {
+describe('a read-only file system (tmpfs remounted ro)', { timeout: SPAWNING_TIMEOUT_MS }, () => {
   let tmp: Awaited<ReturnType<typeof createTempDir>>;
   let mnt: string;
   let home: string;
@@ -289,7 +292,7 @@ describe('a read-only file system (tmpfs remounted ro)', () => {
   });
 });
 
-describe('a 0500 sessions directory, as a user who is not root', () => {
+describe('a 0500 sessions directory, as a user who is not root', { timeout: SPAWNING_TIMEOUT_MS }, () => {
   let tmp: Awaited<ReturnType<typeof createTempDir>>;
   let home: string;
   let stateFile: string;

@@ -37,7 +37,7 @@ function expectInputError(result: CliResult, codes: string[], limit?: RegExp): {
   return error;
 }
 
-describe('hostile options on the command line', () => {
+describe('hostile options on the command line', { timeout: 240_000 }, () => {
   let tmp: Awaited<ReturnType<typeof createTempDir>>;
   let home: string;
   let stateFile: string;
@@ -103,7 +103,7 @@ describe('hostile options on the command line', () => {
   });
 });
 
-describe('hostile files given to import', () => {
+describe('hostile files given to import', { timeout: 240_000 }, () => {
   let tmp: Awaited<ReturnType<typeof createTempDir>>;
   let home: string;
   let record: Record<string, unknown>;
