@@ -124,7 +124,7 @@ describe('bad input', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic['self'] = cyclic;
     const error = await manager.save('x', { storageState: state }, { metadata: cyclic as never }).catch((e) => e);
-    expect(isRaptorError(error, 'INVALID_SESSION')).toBe(true);
+    expect(isRaptorError(error, 'INVALID_INPUT')).toBe(true); // the user's value, refused before anything is touched (issue 9 §6)
     expect(error.issues[0]).toMatchObject({ code: 'CYCLE', path: 'metadata.self' });
     await mkdir(join(tmp.path, 'home', 'sessions'), { recursive: true });
     expect(await readdir(join(tmp.path, 'home', 'sessions'))).toEqual([MARKER_FILE]); // only raptor's marker

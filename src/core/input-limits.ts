@@ -36,7 +36,7 @@ export function checkMetadata(metadata: unknown, what = 'metadata'): Record<stri
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
     throw new RaptorError('INVALID_INPUT', `${what} must be a JSON object, e.g. \`{"owner":"qa"}\`.`);
   }
-  const { value, issues } = sanitizeJson(metadata, '', MAX_METADATA_DEPTH, { wellFormed: true });
+  const { value, issues } = sanitizeJson(metadata, 'metadata', MAX_METADATA_DEPTH, { wellFormed: true });
   if (issues.length > 0) {
     const first = issues[0]!;
     const at = first.path === '' ? '' : ` at \`${first.path.length > 80 ? `${first.path.slice(0, 80)}…` : first.path}\``;

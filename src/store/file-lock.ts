@@ -101,43 +101,65 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
 async function acquireFile(path: string, staleMs: number, deadline: number, what?: string): Promise<string> {
   const token = randomBytes(8).toString('hex');
   const body = JSON.stringify({ pid: process.pid, host: HOST, token } satisfies LockOwner);
-  let delay = 2;
-  for (;;) {
-    if (createWhole(path, body, token)) return token;
-    if (await isStale(path, staleMs)) {
-      await breakStaleLock(path, staleMs);
-      continue;
-    }
-    if (Date.now() >= deadline) throw lockedError(path, what);
-    await sleep(delay);
-    delay = Math.min(delay * 2, 50);
-  }
-}
-
-/**
- * Creates the lock file at `path` holding `body`, in one step: false when it already exists.
- * Synchronous: creating a tiny file is a metadata operation, cheaper than a thread-pool trip.
- */
-function createWhole(path: string, body: string, token: string): boolean {
+  // Written once, linked on every attempt: a waiting writer costs one syscall per try, as with O_EXCL.
   const temp = `${path}.${token}.tmp`;
+  writeBody(temp, body, path);
   try {
-    const fd = openSync(temp, 'wx', 0o600);
-    try {
-      if (writeSync(fd, body) !== Buffer.byteLength(body)) throw Object.assign(new Error('short write of a lock file'), { code: 'ENOSPC' });
-    } finally {
-      closeSync(fd);
+    let delay = 2;
+    for (;;) {
+      if (linkLock(temp, body, path)) return token;
+      if (await isStale(path, staleMs)) {
+        await breakStaleLock(path, staleMs);
+        continue;
+      }
+      if (Date.now() >= deadline) throw lockedError(path, what);
+      await sleep(delay);
+      delay = Math.min(delay * 2, 50);
     }
-    linkSync(temp, path);
-    return true;
-  } catch (error) {
-    if (errnoCode(error) === 'EEXIST') return false;
-    throw lockIoError(path, error);
   } finally {
     try {
       unlinkSync(temp);
     } catch {
       // never created, or already gone: nothing to clean up
     }
+  }
+}
+
+/** The lock's body in a temp file next to it, whole (a full disk fails here, before any lock exists). */
+function writeBody(temp: string, body: string, path: string): void {
+  try {
+    const fd = openSync(temp, 'w', 0o600);
+    try {
+      if (writeSync(fd, body) !== Buffer.byteLength(body)) throw Object.assign(new Error('short write of a lock file'), { code: 'ENOSPC' });
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // never created
+    }
+    throw lockIoError(path, error);
+  }
+}
+
+/**
+ * Links the written body to the lock path: the lock appears with its owner in it, in one step.
+ * False when the lock exists. Synchronous: a metadata operation, cheaper than a thread-pool trip.
+ */
+function linkLock(temp: string, body: string, path: string, retried = false): boolean {
+  try {
+    linkSync(temp, path);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') return false;
+    // Our temp file was swept meanwhile (a writer waited past the temp-file grace): write it again.
+    if (errnoCode(error) === 'ENOENT' && !retried) {
+      writeBody(temp, body, path);
+      return linkLock(temp, body, path, true);
+    }
+    throw lockIoError(path, error);
   }
 }
 

@@ -16,6 +16,7 @@ import { CrawlJournal, readJournal } from '../../src/crawler/journal.js';
 import { isRaptorError } from '../../src/errors.js';
 import { acquireLock } from '../../src/store/file-lock.js';
 import { BIN, ROOT, cleanEnv, runCli, type CliResult } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli-in-process.js';
 import { createTempDir } from '../helpers/temp-dir.js';
 
 const cookie = (name: string, value: string) => ({ name, value, domain: 'app.test', path: '/', expires: -1, httpOnly: true, secure: true, sameSite: 'Lax' as const });
@@ -26,6 +27,9 @@ const stateWith = (bytes: number) => ({ cookies: [cookie('sid', 'x'.repeat(bytes
  * `rekey` belong to the keys helper's slice (issue 9 §5); remove this exception once that is merged.
  */
 const KEYS_HELPER_TEMP = /\/key(\.next)?\.\d+\.tmp$/;
+
+/** Tests that start processes: each takes 10+ s on a loaded 2-core machine. A bound, not a timing claim. */
+const SPAWNING_TIMEOUT_MS = 240_000;
 
 /** A stack frame line, as node prints them: what a user must never see for a fault of their disk. */
 const STACK = /\n\s+at .+[:(]/;
@@ -84,7 +88,7 @@ function unmount(dir: string): void {
   spawnSync('umount', ['-l', dir]);
 }
 
-describe('a full disk (2 MiB tmpfs as RAPTOR_HOME)', () => {
+describe('a full disk (2 MiB tmpfs as RAPTOR_HOME)', { timeout: SPAWNING_TIMEOUT_MS }, () => {
   let tmp: Awaited<ReturnType<typeof createTempDir>>;
   let mnt: string;
   let home: string;
@@ -94,7 +98,9 @@ describe('a full disk (2 MiB tmpfs as RAPTOR_HOME)', () => {
   let bundleFile: string;
   let filler: string | undefined;
   const before = new Map<string, Buffer>();
-  const cli = (args: string[], at = home) => runCli(['--json', ...args], { env: { RAPTOR_HOME: at }, timeoutMs: 60_000 });
+  const cli = (args: string[], at = home) => runCliInProcess(['--json', ...args], { RAPTOR_HOME: at });
+  /** The built CLI in its own process, as a user runs it: once per fault, so the real stderr is checked too. */
+  const realCli = (args: string[], at = home) => runCli(['--json', ...args], { env: { RAPTOR_HOME: at }, timeoutMs: 60_000 });
 
   beforeAll(async () => {
     tmp = await createTempDir('raptor-attack-full-');
@@ -134,7 +140,7 @@ describe('a full disk (2 MiB tmpfs as RAPTOR_HOME)', () => {
   it('fills the disk: every writing command fails with DISK_FULL and a way out, nothing lost, nothing left', async () => {
     filler = fill(mnt);
     const wayOut = /free (some )?space|RAPTOR_HOME/;
-    expectFault(await cli(['save', 'gamma', '--from', stateFile]), 'DISK_FULL', wayOut);
+    expectFault(await realCli(['save', 'gamma', '--from', stateFile]), 'DISK_FULL', wayOut);
     expectFault(await cli(['save', 'alpha', '--from', stateFile, '--tag', 'new']), 'DISK_FULL', wayOut);
     expectFault(await cli(['import', bundleFile]), 'DISK_FULL', wayOut);
     expectFault(await cli(['import', stateFile, '--name', 'epsilon']), 'DISK_FULL', wayOut);
@@ -209,7 +215,7 @@ function statfsFree(path: string): number {
   return out[0]! * out[1]!;
 }
 
-describe('a file-size limit (ulimit -f, EFBIG)', () => {
+describe('a file-size limit (ulimit -f, EFBIG)', { timeout: SPAWNING_TIMEOUT_MS }, () => {
   let tmp: Awaited<ReturnType<typeof createTempDir>>;
 
   beforeAll(async () => {
@@ -223,7 +229,7 @@ describe('a file-size limit (ulimit -f, EFBIG)', () => {
     const big = join(tmp.path, 'big.json');
     await writeFile(small, JSON.stringify(stateWith(10)));
     await writeFile(big, JSON.stringify(stateWith(8 * 1024)));
-    expect((await runCli(['save', 'alpha', '--from', small], { env: { RAPTOR_HOME: home } })).code).toBe(0);
+    expect((await runCliInProcess(['save', 'alpha', '--from', small], { RAPTOR_HOME: home })).code).toBe(0);
     const file = join(home, 'sessions', 'alpha.json');
     const bytes = readFileSync(file);
     // 4 blocks of 1 KiB: the lock and the small session fit, the 8 KiB one does not. node ignores SIGXFSZ and sees EFBIG.
@@ -235,12 +241,12 @@ describe('a file-size limit (ulimit -f, EFBIG)', () => {
   });
 });
 
-describe('a read-only file system (tmpfs remounted ro)', () => {
+describe('a read-only file system (tmpfs remounted ro)', { timeout: SPAWNING_TIMEOUT_MS }, () => {
   let tmp: Awaited<ReturnType<typeof createTempDir>>;
   let mnt: string;
   let home: string;
   let stateFile: string;
-  const cli = (args: string[]) => runCli(['--json', ...args], { env: { RAPTOR_HOME: home } });
+  const cli = (args: string[]) => runCliInProcess(['--json', ...args], { RAPTOR_HOME: home });
 
   beforeAll(async () => {
     tmp = await createTempDir('raptor-attack-ro-');
@@ -264,7 +270,7 @@ describe('a read-only file system (tmpfs remounted ro)', () => {
 
   it('every writing command fails with READ_ONLY and a way out; reading still works', async () => {
     const wayOut = /read-only|RAPTOR_HOME|--dir/;
-    expectFault(await cli(['save', 'alpha', '--from', stateFile]), 'READ_ONLY', wayOut);
+    expectFault(await runCli(['--json', 'save', 'alpha', '--from', stateFile], { env: { RAPTOR_HOME: home } }), 'READ_ONLY', wayOut);
     expectFault(await cli(['save', 'beta', '--from', stateFile]), 'READ_ONLY', wayOut);
     expectFault(await cli(['import', stateFile, '--name', 'gamma']), 'READ_ONLY', wayOut);
     expectFault(await cli(['config', 'set', 'headless', 'false']), 'READ_ONLY', wayOut);
@@ -278,7 +284,7 @@ describe('a read-only file system (tmpfs remounted ro)', () => {
   });
 
   it('doctor says it cannot write to the sessions directory, and exits non-zero', async () => {
-    const result = await runCli(['doctor', '--json'], { env: { RAPTOR_HOME: home } });
+    const result = await runCliInProcess(['doctor', '--json'], { RAPTOR_HOME: home });
     expect(result.code).toBe(1);
     const checks = result.json<{ checks: { id: string; status: string; message: string }[] }>().checks;
     const failed = checks.filter((c) => c.status === 'fail');
@@ -286,7 +292,7 @@ describe('a read-only file system (tmpfs remounted ro)', () => {
   });
 });
 
-describe('a 0500 sessions directory, as a user who is not root', () => {
+describe('a 0500 sessions directory, as a user who is not root', { timeout: SPAWNING_TIMEOUT_MS }, () => {
   let tmp: Awaited<ReturnType<typeof createTempDir>>;
   let home: string;
   let stateFile: string;
@@ -298,7 +304,7 @@ describe('a 0500 sessions directory, as a user who is not root', () => {
     home = join(tmp.path, 'home');
     stateFile = join(tmp.path, 'state.json');
     await writeFile(stateFile, JSON.stringify(stateWith(100)), { mode: 0o644 });
-    expect((await runCli(['save', 'alpha', '--from', stateFile], { env: { RAPTOR_HOME: home } })).code).toBe(0);
+    expect((await runCliInProcess(['save', 'alpha', '--from', stateFile], { RAPTOR_HOME: home })).code).toBe(0);
     const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout);
     const nogroup = Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout);
     for (const path of [home, join(home, 'sessions'), join(home, 'sessions', 'alpha.json')]) chownSync(path, nobody, nogroup);

@@ -65,6 +65,8 @@ export async function doctor(cli: CliContext): Promise<CommandOutput> {
   }
   const dir = typeof chosen === 'string' ? storeDir(chosen) : cli.paths.sessionsDir;
   const dirOk = await checkSessionsDir(dir, add);
+  // config, key, profiles and crawls live in the home; `config set` and `launch` write there.
+  if (existsSync(cli.paths.home)) await checkWritable(cli.paths.home, 'home-writable', 'raptor home (config, key, profiles)', add);
   if (dirOk) {
     await checkFileModes(dir, add);
     await checkQuarantine(dir, add);
