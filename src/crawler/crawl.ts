@@ -215,15 +215,24 @@ export class Crawl {
             await new Promise<void>((resolve) => this.waiters.push(resolve));
             continue;
           }
+          // The request counts as unanswered from now on (not only once sent): opening a tab takes
+          // a while, and other workers must not send meanwhile on the belief that none is out.
+          this.unanswered++;
+          let out = true;
+          const answered = (): void => {
+            if (out) this.unanswered--;
+            out = false;
+          };
           try {
             this.journal.append({ t: 'start', url });
             if (this.recovering) await this.recovering;
             page ??= await this.tabs.open(this.context);
-            page = await this.visit(url, page, handler);
+            page = await this.visit(url, page, handler, answered);
           } catch (error) {
             if (isRaptorError(error, 'OWNERSHIP_LOST')) this.lose(error);
             failure ??= error;
           } finally {
+            answered();
             this.wakeAll();
           }
         }
@@ -302,15 +311,14 @@ export class Crawl {
   }
 
   /** Visits one URL in `page`; returns the page to use next (a new one after a browser relaunch). */
-  private async visit(url: string, page: Page, handler: PageHandler): Promise<Page | undefined> {
+  private async visit(url: string, page: Page, handler: PageHandler, answered: () => void): Promise<Page | undefined> {
     const attempt = this.journal.state.urls.get(url)!.attempts;
     let response: Response | null;
     try {
-      this.unanswered++;
       try {
         response = await page.goto(url, { timeout: this.options.navigationTimeoutMs ?? 30_000 });
       } finally {
-        this.unanswered--;
+        answered(); // counted below, in the same synchronous step: blocked, or the streak is over
       }
       const status = response?.status() ?? 0;
       if ((this.options.blockedStatuses ?? [401, 403, 429]).includes(status)) {

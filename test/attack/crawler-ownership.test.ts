@@ -14,7 +14,8 @@
  * - A 12 s old heartbeat is shown as 12 s old, not "just now".
  *
  * Randomness is seeded (`RAPTOR_SEED`); every assertion message carries the seed.
- * Heavier runs: RAPTOR_SPLIT_ROUNDS (default 1) freezes, RAPTOR_OWNERSHIP_KILLS (default 4) kills.
+ * Heavier runs (test:stress): RAPTOR_SPLIT_ROUNDS (default 1) freezes, RAPTOR_SPLIT_PAGES (default 60)
+ * pages per frozen crawl, RAPTOR_OWNERSHIP_KILLS (default 2) kills.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
@@ -36,8 +37,10 @@ import { createTempDir } from '../helpers/temp-dir.js';
 
 const SEED = Number(process.env['RAPTOR_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const ROUNDS = Number(process.env['RAPTOR_SPLIT_ROUNDS'] ?? 1);
-const KILLS = Number(process.env['RAPTOR_OWNERSHIP_KILLS'] ?? 4);
-const PAGES = 200;
+const KILLS = Number(process.env['RAPTOR_OWNERSHIP_KILLS'] ?? 2);
+const PAGES = Number(process.env['RAPTOR_SPLIT_PAGES'] ?? 60);
+/** The kill test's site: enough pages for a few kills, small enough for a loaded CI machine. */
+const KILL_PAGES = 40;
 const CONCURRENCY = 4;
 const HEARTBEAT_MS = 300;
 /** A stack trace line as Node prints it: `    at fn (file:line:col)`. */
@@ -163,14 +166,19 @@ describe('crawler ownership under attack', () => {
       // Compaction every 200 ms: a freeze at a random moment often lands in one.
       const fast = ['--compact-every-ms', '200', '--page-delay-ms', '20'];
 
+      const t0 = performance.now();
+      const at = (): number => Math.round(performance.now() - t0);
+      const phases: string[] = [];
       const owner = startCrawler(site.url, env, session, effects('owner'), fast);
       await owner.started;
+      phases.push(`owner started ${at()}`);
 
       // A second crawler while the owner lives: LOCKED, said plainly.
       const second = startCrawler(site.url, env, session, effects('second'), fast);
       expect(await exitCode(second, 60_000), seeded(second.stderr())).toBe(1);
       expect(second.events.at(-1), seeded('second crawler')).toMatchObject({ event: 'stopped', code: 'LOCKED' });
       expect(second.stderr(), seeded('second crawler stderr')).not.toMatch(STACK);
+      phases.push(`second refused ${at()}`);
 
       // Freeze the owner at a random moment of its crawl, past 3 heartbeats.
       await sleep(200 + random() * 1500);
@@ -192,8 +200,11 @@ describe('crawler ownership under attack', () => {
       const takerEffects = effects(taker === takers[0] ? 'taker-a' : 'taker-b');
 
       // The taker makes progress while the owner is still frozen.
+      phases.push(`taker started ${at()}`);
+      const takerStarted = performance.now();
       await waitFor('the taker finishes 10 pages while the owner is frozen', async () => (await lines(takerEffects)).length >= 10 || taker.child.exitCode !== null, 45_000);
       expect((await lines(takerEffects)).length, seeded(`taker progress; stderr: ${taker.stderr().slice(-2000)}`)).toBeGreaterThanOrEqual(10);
+      const tenPagesMs = Math.round(performance.now() - takerStarted);
       const ownerDoneWhileFrozen = (await lines(effects('owner'))).length;
       expect(ownerDoneWhileFrozen, seeded('a frozen owner does nothing')).toBe(doneBeforeFreeze);
 
@@ -208,7 +219,9 @@ describe('crawler ownership under attack', () => {
       const ownerAfterResume = (await lines(effects('owner'))).length - doneBeforeFreeze;
       expect(ownerAfterResume, seeded('pages the resumed owner finished')).toBeLessThanOrEqual(CONCURRENCY);
 
+      phases.push(`owner stopped ${at()}`);
       expect(await exitCode(taker, 120_000), seeded(taker.stderr().slice(-3000))).toBe(0);
+      phases.push(`taker done ${at()}`);
       expect(taker.stderr(), seeded('taker stderr')).not.toMatch(STACK);
       const final = taker.events.at(-1);
       expect(final, seeded('the taker finishes the crawl')).toMatchObject({ event: 'done', progress: { total: PAGES, completed: PAGES, failed: 0, pending: 0, inFlight: 0 } });
@@ -230,11 +243,15 @@ describe('crawler ownership under attack', () => {
       const replayed = readJournal(crawlDirFor(home.path, session)).state;
       expect(replayed.progress(), seeded('replayed journal')).toEqual({ total: PAGES, completed: PAGES, failed: 0, pending: 0, inFlight: 0 });
       for (const [url, entry] of replayed.urls) expect(entry.result, seeded(`result of ${url}`)).toMatchObject({ title: expect.any(String) });
+      console.log(
+        `split brain round ${round + 1} (seed ${SEED}): owner froze after ${doneBeforeFreeze} pages; taker did 10 pages ${tenPagesMs} ms after starting; ` +
+          `resumed owner finished ${ownerAfterResume}; ${twice} of ${PAGES} URLs done twice, ${requestedAgain} requested twice; taker recovered ${taker.events[0]?.recovered}; ms: ${phases.join(', ')}`,
+      );
     }, 300_000);
   }
 
   it(`${KILLS} SIGKILLs leave no stray tabs in the kept-alive browser`, async () => {
-    const site = await startFixtureSite({ pages: PAGES });
+    const site = await startFixtureSite({ pages: KILL_PAGES });
     sites.push(site);
     const session = 'kills';
     sessions.push(session);
@@ -257,7 +274,8 @@ describe('crawler ownership under attack', () => {
     }
     // A finished crawl closed its own tabs; what the killed ones opened was closed by their successors.
     expect(await pageTabs(home.path, session), seeded(`tabs left after the crawl (most seen: ${most})`)).toBeLessThanOrEqual(1);
-    expect(counts(await lines(effects)).size).toBe(PAGES);
+    expect(counts(await lines(effects)).size).toBe(KILL_PAGES);
+    console.log(`kills: ${KILLS} SIGKILLs, at most ${most} page tabs seen (seed ${SEED})`);
   }, 150_000 + KILLS * 20_000);
 
   it('403 on every page: at most maxBlocked requests, the session is retired, status says so, and the crawl refuses to resume', async () => {
