@@ -23,7 +23,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { killHard } from '../../fixtures/processes.js';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/site/server.js';
 import { readKeepAlive, stopKeepAlive } from '../../src/browser/keep-alive.js';
@@ -140,6 +140,18 @@ describe('crawler ownership under attack', () => {
     env = { ...process.env, RAPTOR_HOME: home.path };
     delete env['RAPTOR_SESSIONS_DIR'];
     delete env['RAPTOR_LOG_LEVEL'];
+  });
+  // A test that failed leaves its crawlers running: stop them before the next test starts.
+  afterEach(async () => {
+    for (const run of runs) {
+      if (run.child.exitCode !== null || run.child.signalCode !== null) continue;
+      try {
+        process.kill(run.child.pid!, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+      await killHard(run.child.pid!);
+    }
   });
   afterAll(async () => {
     for (const run of runs) {
@@ -341,5 +353,5 @@ describe('crawler ownership under attack', () => {
     const detail = await runCli(['crawl', 'status', 'aged'], { env: { RAPTOR_HOME: home.path } });
     expect(detail.stdout).toMatch(/1[2-9] s ago/);
     expect(detail.stdout).not.toMatch(/just now/);
-  });
+  }, 120_000);
 });
