@@ -223,14 +223,20 @@ export class Crawl {
             if (out) this.unanswered--;
             out = false;
           };
+          let restored = this.restored;
           try {
             this.journal.append({ t: 'start', url });
             if (this.recovering) await this.recovering;
+            restored = this.restored;
             page ??= await this.tabs.open(this.context);
             page = await this.visit(url, page, handler, answered);
           } catch (error) {
             if (isRaptorError(error, 'OWNERSHIP_LOST')) this.lose(error);
-            failure ??= error;
+            else if (!isRaptorError(error) && !restored.browser.isConnected()) {
+              // The browser died while this worker was opening its tab: not the URL's fault, like in `visit`.
+              page = undefined;
+              await this.afterBrowserDied(url, restored).catch((e: unknown) => (failure ??= e));
+            } else failure ??= error;
           } finally {
             answered();
             this.wakeAll();
@@ -352,6 +358,13 @@ export class Crawl {
       await this.tabs.close(page); // a page that failed may be stuck or crashed: the next URL gets a fresh one
       return undefined;
     }
+  }
+
+  /** Requeues `url` (when still in flight) and relaunches, unless another worker already replaced `dead`. */
+  private async afterBrowserDied(url: string, dead: RestoredSession): Promise<void> {
+    if (this.journal.state.urls.get(url)?.state === 'in-flight') this.journal.append({ t: 'requeue', url });
+    if (this.restored === dead) await this.recoverBrowser();
+    else await this.recovering;
   }
 
   private recoverBrowser(): Promise<void> {
