@@ -8,14 +8,18 @@
  *   raptor crawl status crawler-demo                     # what a restart would do
  *
  * Options: --session NAME (crawler-demo), --concurrency N (4), --page-delay-ms N (0),
- *          --effects-log FILE (appends each finished URL: to count side effects), --restart.
- * Prints one JSON line per event on stdout: start, progress (every 50 pages), done.
+ *          --effects-log FILE (appends each finished URL: to count side effects), --restart,
+ *          --heartbeat-ms N (1000), --compact-every-ms N (5000), --progress-every N (50).
+ * Prints one JSON line per event on stdout: start, progress (every 50 pages), done; and
+ * `stopped` with the error's code when the crawl ends with a raptor error (LOCKED when another
+ * process runs the crawl, OWNERSHIP_LOST when another took it over), said on stderr too, no stack.
  */
 import { appendFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { logIn } from '../fixtures/site/drive.js';
 import { Crawl } from '../src/crawler/index.js';
+import { exitCodeFor, isRaptorError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import { SessionManager } from '../src/manager.js';
 
@@ -27,6 +31,9 @@ const { values, positionals } = parseArgs({
     'page-delay-ms': { type: 'string', default: '0' },
     'effects-log': { type: 'string' },
     restart: { type: 'boolean', default: false },
+    'heartbeat-ms': { type: 'string', default: '1000' },
+    'compact-every-ms': { type: 'string', default: '5000' },
+    'progress-every': { type: 'string', default: '50' },
   },
 });
 const site = positionals[0];
@@ -38,42 +45,56 @@ const session = values.session!;
 const say = (event: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
 
 const manager = await SessionManager.open({ logger: createLogger({ level: process.env['RAPTOR_LOG_LEVEL'] ?? 'warn' }) });
-if (!(await manager.store.get(session))) {
-  // First run: a kept-alive browser for the session, logged in once, saved.
-  const launched = await manager.launch(session);
-  await logIn(launched.context.pages()[0] ?? (await launched.context.newPage()), site, 'crawler');
-  await manager.save(session, { context: launched.context });
-  await launched.close();
-}
-
-const crawl = await Crawl.open({
-  session,
-  manager,
-  seeds: [`${site}/pages/1`],
-  concurrency: Number(values.concurrency),
-  mode: values.restart ? 'restart' : 'auto',
-  handleSignals: true,
-  saveStateEveryMs: 5_000,
-  compactEveryMs: 5_000,
-});
-say({ event: 'start', mode: crawl.mode, browserId: crawl.browserId, resumed: crawl.resumed, recovered: crawl.recovered.length, progress: crawl.progress() });
-
-const pageDelay = Number(values['page-delay-ms']);
-let finished = 0;
 try {
-  const progress = await crawl.run(async ({ url, page, enqueue }) => {
-    const links = await page.$$eval('a[href^="/pages/"]', (anchors) => anchors.map((a) => (a as HTMLAnchorElement).href));
-    enqueue(links);
-    if (pageDelay > 0) await delay(pageDelay);
-    if (values['effects-log']) appendFileSync(values['effects-log'], `${url}\n`);
-    if (++finished % 50 === 0) say({ event: 'progress', progress: crawl.progress() });
-    return { title: await page.title() };
-  });
-  await crawl.close();
-  say({ event: 'done', progress });
+  await crawlOnce();
 } catch (error) {
-  await crawl.close();
-  throw error;
+  // A raptor error is the user's story (another owner, a blocked session): say it, no stack.
+  if (!isRaptorError(error)) throw error;
+  say({ event: 'stopped', code: error.code, message: error.message });
+  process.stderr.write(`crawler: ${error.message} (${error.code})\n`);
+  process.exitCode = exitCodeFor(error);
 } finally {
   await manager.close();
+}
+
+async function crawlOnce(): Promise<void> {
+  if (!(await manager.store.get(session))) {
+    // First run: a kept-alive browser for the session, logged in once, saved.
+    const launched = await manager.launch(session);
+    await logIn(launched.context.pages()[0] ?? (await launched.context.newPage()), site!, 'crawler');
+    await manager.save(session, { context: launched.context });
+    await launched.close();
+  }
+
+  const crawl = await Crawl.open({
+    session,
+    manager,
+    seeds: [`${site}/pages/1`],
+    concurrency: Number(values.concurrency),
+    mode: values.restart ? 'restart' : 'auto',
+    handleSignals: true,
+    heartbeatMs: Number(values['heartbeat-ms']),
+    saveStateEveryMs: 5_000,
+    compactEveryMs: Number(values['compact-every-ms']),
+  });
+  say({ event: 'start', pid: process.pid, mode: crawl.mode, browserId: crawl.browserId, resumed: crawl.resumed, recovered: crawl.recovered.length, progress: crawl.progress() });
+
+  const pageDelay = Number(values['page-delay-ms']);
+  const progressEvery = Number(values['progress-every']);
+  let finished = 0;
+  try {
+    const progress = await crawl.run(async ({ url, page, enqueue }) => {
+      const links = await page.$$eval('a[href^="/pages/"]', (anchors) => anchors.map((a) => (a as HTMLAnchorElement).href));
+      enqueue(links);
+      if (pageDelay > 0) await delay(pageDelay);
+      if (values['effects-log']) appendFileSync(values['effects-log'], `${url}\n`);
+      if (++finished % progressEvery === 0) say({ event: 'progress', finished, progress: crawl.progress() });
+      return { title: await page.title() };
+    });
+    await crawl.close();
+    say({ event: 'done', progress });
+  } catch (error) {
+    await crawl.close();
+    throw error;
+  }
 }

@@ -7,6 +7,12 @@
  * to pending. `run(handler)` works through pending URLs with N pages in parallel. While it runs:
  * a heartbeat every `heartbeatMs`, a snapshot every `compactEveryMs`, the session's state saved
  * every `saveStateEveryMs`, and a relaunch with the saved state if the browser dies.
+ *
+ * Ownership is fenced (fence.ts): every write checks the owner's epoch first, so an owner that
+ * was frozen past 3 heartbeats and taken over stops with `OWNERSHIP_LOST` when it wakes up,
+ * before writing anything. A taker prepares the browser first (takeover.ts): it closes the tabs a
+ * dead owner left, and restarts the kept-alive browser when the old owner is alive but frozen,
+ * because a frozen CDP client stalls every new tab of the browser.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,11 +22,15 @@ import { RaptorError, isRaptorError } from '../errors.js';
 import { SessionManager } from '../manager.js';
 import { stemFor } from '../names.js';
 import { ownDirs } from '../fs/territory.js';
+import { isRetired } from '../store/pool.js';
 import type { RestoredSession, RestoreOptions } from '../restore.js';
 import { sanitizeJson, type Json } from '../sanitize.js';
 import { HealthMeter } from './health.js';
+import { EPOCH_FILE } from './fence.js';
 import { CrawlJournal, type JournalOptions } from './journal.js';
-import { readHeartbeat, takeOwnership, type Ownership } from './owner.js';
+import { OWNER_LOCK, readHeartbeat, takeOwnership, type Ownership } from './owner.js';
+import { TabLedger } from './tabs.js';
+import { prepareBrowser } from './takeover.js';
 import type { CrawlState, Progress } from './state.js';
 
 export interface CrawlOptions {
@@ -86,6 +96,11 @@ export class Crawl {
   private readonly timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private blockedInARow = 0;
+  /** Requests sent whose answer is not in yet: with `blockedInARow`, what may still come back blocked. */
+  private unanswered = 0;
+  /** Set once another process took the crawl over: nothing is written after it. */
+  private lost: RaptorError | undefined;
+  private readonly tabs: TabLedger;
   private recovering: Promise<void> | undefined;
   private saving: Promise<unknown> | undefined;
   /** Workers waiting for work to appear (or for in-flight pages to finish). */
@@ -108,6 +123,7 @@ export class Crawl {
     this.resumed = resumed;
     this.recovered = recovered;
     this.dir = journal.dir;
+    this.tabs = new TabLedger(journal.dir, () => owner.fence.check());
   }
 
   static async open(options: CrawlOptions): Promise<Crawl> {
@@ -117,13 +133,14 @@ export class Crawl {
     let owner: Ownership | undefined;
     let journal: CrawlJournal | undefined;
     try {
-      await manager.get(options.session); // NOT_FOUND before anything is created
+      const record = await manager.get(options.session); // NOT_FOUND before anything is created
+      if (isRetired(record)) throw retiredError(record.name, record.metadata['retired']);
       ownDirs(manager.paths.home, ['crawls', stemFor(options.session)]); // territory: a link at crawls/ or crawls/<stem> is FOREIGN_DIRECTORY
       owner = await takeOwnership(dir, options.session, heartbeatMs);
       const mode = options.mode ?? 'auto';
       if (mode === 'restart') await forgetProgress(dir);
       const previous = await readHeartbeat(dir);
-      const opened = await CrawlJournal.open(dir, options.journal);
+      const opened = await CrawlJournal.open(dir, options.journal, owner.fence);
       journal = opened.journal;
       const known = journal.state.urls.size > 0;
       if (mode === 'resume' && !known) {
@@ -131,12 +148,15 @@ export class Crawl {
       }
       const recovered = journal.state.recoverInFlight();
       for (const url of options.seeds ?? []) journal.append({ t: 'add', url: normalizeUrl(url) });
+      await prepareBrowser(manager, record, dir, owner.previous);
+      owner.fence.check(); // restore writes the session's browser; an owner that lost the crawl must not
       const restored = await manager.restore(options.session, { ...options.restoreOptions, keepAlive: true });
       const crawl = new Crawl(manager, !options.manager, options, journal, owner, restored, known && previous?.status !== 'completed', recovered);
       crawl.start();
       return crawl;
     } catch (error) {
-      await journal?.close().catch(() => undefined); // keep the open error; the journal is whole either way
+      if (owner?.fence.isLost) journal?.abandon();
+      else await journal?.close().catch(() => undefined); // keep the open error; the journal is whole either way
       await owner?.release();
       if (!options.manager) await manager.close();
       throw error;
@@ -177,30 +197,57 @@ export class Crawl {
   /** Works through every pending URL; resolves when none is left, or after `stop()`. */
   async run(handler: PageHandler): Promise<Progress> {
     const concurrency = this.options.concurrency ?? 4;
+    const maxBlocked = this.options.maxBlocked ?? 5;
     let failure: unknown;
     const worker = async (): Promise<void> => {
       let page: Page | undefined;
-      while (!this.stopping && failure === undefined) {
-        const url = this.journal.state.nextPending();
-        if (url === undefined) {
-          if (this.progress().inFlight === 0) break;
-          await new Promise<void>((resolve) => this.waiters.push(resolve));
-          continue;
+      try {
+        while (!this.stopping && failure === undefined) {
+          // Every request still out may come back blocked: send one only while that cannot take
+          // the count past `maxBlocked`, so a site that blocks us sees at most that many.
+          if (this.blockedInARow + this.unanswered >= maxBlocked) {
+            await new Promise<void>((resolve) => this.waiters.push(resolve));
+            continue;
+          }
+          const url = this.journal.state.nextPending();
+          if (url === undefined) {
+            if (this.progress().inFlight === 0) break;
+            await new Promise<void>((resolve) => this.waiters.push(resolve));
+            continue;
+          }
+          // The request counts as unanswered from now on (not only once sent): opening a tab takes
+          // a while, and other workers must not send meanwhile on the belief that none is out.
+          this.unanswered++;
+          let out = true;
+          const answered = (): void => {
+            if (out) this.unanswered--;
+            out = false;
+          };
+          let restored = this.restored;
+          try {
+            this.journal.append({ t: 'start', url });
+            if (this.recovering) await this.recovering;
+            restored = this.restored;
+            page ??= await this.tabs.open(this.context);
+            page = await this.visit(url, page, handler, answered);
+          } catch (error) {
+            if (isRaptorError(error, 'OWNERSHIP_LOST')) this.lose(error);
+            else if (!isRaptorError(error) && !restored.browser.isConnected()) {
+              // The browser died while this worker was opening its tab: not the URL's fault, like in `visit`.
+              page = undefined;
+              await this.afterBrowserDied(url, restored).catch((e: unknown) => (failure ??= e));
+            } else failure ??= error;
+          } finally {
+            answered();
+            this.wakeAll();
+          }
         }
-        this.journal.append({ t: 'start', url });
-        try {
-          if (this.recovering) await this.recovering;
-          page ??= await this.context.newPage();
-          page = await this.visit(url, page, handler);
-        } catch (error) {
-          failure = error;
-        } finally {
-          this.wakeAll();
-        }
+      } finally {
+        if (page) await this.tabs.close(page);
       }
-      await page?.close().catch(() => undefined); // the browser may be gone; nothing to close then
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
+    if (this.lost) throw this.lost; // whatever else failed, this is why this process stopped
     if (failure !== undefined) throw failure;
     return this.progress();
   }
@@ -221,10 +268,17 @@ export class Crawl {
     process.off('SIGTERM', this.signalHandler);
     const progress = this.progress();
     try {
-      await this.saving;
-      await this.saveState();
-      await this.journal.close();
-      await this.beat(progress.pending + progress.inFlight === 0 ? 'completed' : 'paused');
+      await this.saving?.catch(() => undefined); // its failure was logged when it happened
+      if (this.owner.fence.isLost) {
+        this.journal.abandon(); // the new owner has the crawl: write nothing, not even a last heartbeat
+      } else {
+        await this.saveState();
+        await this.journal.close();
+        await this.beat(progress.pending + progress.inFlight === 0 ? 'completed' : 'paused');
+      }
+    } catch (error) {
+      if (!isRaptorError(error, 'OWNERSHIP_LOST')) throw error;
+      this.journal.abandon(); // lost while closing: the new owner carries on from what was written
     } finally {
       await this.owner.release();
       await this.restored.close().catch(() => undefined); // disconnect only; a dead browser has nothing to close
@@ -235,26 +289,43 @@ export class Crawl {
 
   private start(): void {
     const every = (ms: number, fn: () => Promise<unknown>): void => {
-      const timer = setInterval(() => void fn().catch((error: unknown) => this.manager.logger.warn({ err: (error as Error).message }, 'crawl housekeeping failed; will retry')), ms);
+      const timer = setInterval(() => void fn().catch((error: unknown) => this.housekeepingFailed(error)), ms);
       timer.unref();
       this.timers.push(timer);
     };
     every(this.options.heartbeatMs ?? 1000, () => this.beat('running'));
     every(this.options.compactEveryMs ?? 30_000, () => this.journal.compact());
     every(this.options.saveStateEveryMs ?? 30_000, () => (this.saving = this.saveState()));
-    void this.beat('running');
+    void this.beat('running').catch((error: unknown) => this.housekeepingFailed(error));
     if (this.options.handleSignals) {
       process.once('SIGINT', this.signalHandler);
       process.once('SIGTERM', this.signalHandler);
     }
   }
 
+  private housekeepingFailed(error: unknown): void {
+    if (isRaptorError(error, 'OWNERSHIP_LOST')) return this.lose(error);
+    this.manager.logger.warn({ err: (error as Error).message }, 'crawl housekeeping failed; will retry');
+  }
+
+  /** Another process took the crawl over: stop at once; `run()` rejects with `error`. */
+  private lose(error: RaptorError): void {
+    if (this.lost) return;
+    this.lost = error;
+    for (const timer of this.timers) clearInterval(timer);
+    this.stop();
+  }
+
   /** Visits one URL in `page`; returns the page to use next (a new one after a browser relaunch). */
-  private async visit(url: string, page: Page, handler: PageHandler): Promise<Page | undefined> {
+  private async visit(url: string, page: Page, handler: PageHandler, answered: () => void): Promise<Page | undefined> {
     const attempt = this.journal.state.urls.get(url)!.attempts;
     let response: Response | null;
     try {
-      response = await page.goto(url, { timeout: this.options.navigationTimeoutMs ?? 30_000 });
+      try {
+        response = await page.goto(url, { timeout: this.options.navigationTimeoutMs ?? 30_000 });
+      } finally {
+        answered(); // counted below, in the same synchronous step: blocked, or the streak is over
+      }
       const status = response?.status() ?? 0;
       if ((this.options.blockedStatuses ?? [401, 403, 429]).includes(status)) {
         this.health.record(false);
@@ -263,12 +334,19 @@ export class Crawl {
         return page;
       }
       this.blockedInARow = 0;
+      // Frozen during the navigation and taken over meanwhile? Then the page is the new owner's job.
+      this.owner.fence.check();
       const result = await handler({ url, page, response, attempt, enqueue: (urls) => this.add(urls, page.url()) });
       this.journal.append({ t: 'done', url, ...(result === undefined ? {} : { result: checkResult(result, url) }) });
       this.health.record(true);
       return page;
     } catch (error) {
       if (isRaptorError(error, 'SESSION_BLOCKED')) throw error;
+      if (isRaptorError(error, 'OWNERSHIP_LOST')) {
+        this.lose(error);
+        throw error;
+      }
+      this.owner.fence.check(); // whatever went wrong, an owner that lost the crawl journals none of it
       if (!this.restored.browser.isConnected()) {
         this.journal.append({ t: 'requeue', url }); // the browser died under this page: not the URL's fault
         await this.recoverBrowser();
@@ -277,15 +355,24 @@ export class Crawl {
       this.health.record(false);
       const message = (error as Error).message?.split('\n')[0] ?? String(error);
       this.journal.append(attempt >= (this.options.maxAttempts ?? 3) ? { t: 'fail', url, error: message } : { t: 'retry', url, error: message });
-      await page.close().catch(() => undefined); // a page that failed may be stuck or crashed: the next URL gets a fresh one
+      await this.tabs.close(page); // a page that failed may be stuck or crashed: the next URL gets a fresh one
       return undefined;
     }
+  }
+
+  /** Requeues `url` (when still in flight) and relaunches, unless another worker already replaced `dead`. */
+  private async afterBrowserDied(url: string, dead: RestoredSession): Promise<void> {
+    if (this.journal.state.urls.get(url)?.state === 'in-flight') this.journal.append({ t: 'requeue', url });
+    if (this.restored === dead) await this.recoverBrowser();
+    else await this.recovering;
   }
 
   private recoverBrowser(): Promise<void> {
     this.recovering ??= (async () => {
       this.manager.logger.warn({ session: this.options.session }, 'the browser died; relaunching with the saved state');
       await this.restored.close().catch(() => undefined); // the old connection is already dead
+      this.tabs.forgetAll();
+      this.owner.fence.check();
       this.restored = await this.manager.restore(this.options.session, { ...this.options.restoreOptions, keepAlive: true });
       this.mode = this.restored.mode;
     })().finally(() => (this.recovering = undefined));
@@ -293,6 +380,7 @@ export class Crawl {
   }
 
   private async retireSession(status: number): Promise<never> {
+    this.owner.fence.check();
     await this.manager.update(this.options.session, (record) => ({
       ...record,
       tags: [...new Set([...record.tags, 'retired'])],
@@ -306,6 +394,7 @@ export class Crawl {
 
   private async saveState(): Promise<void> {
     if (!this.restored.browser.isConnected()) return;
+    this.owner.fence.check(); // a frozen owner's cookies are older than the new owner's
     await this.manager.save(this.options.session, { context: this.context });
   }
 
@@ -350,10 +439,19 @@ function checkResult(result: Json, url: string): Json {
   return value;
 }
 
+/** The session was retired (blocked): resuming would only send more requests the site refuses. */
+function retiredError(session: string, retired: unknown): RaptorError {
+  const reason = retired && typeof retired === 'object' && 'reason' in retired && typeof retired.reason === 'string' ? ` (${retired.reason})` : '';
+  return new RaptorError(
+    'SESSION_BLOCKED',
+    `Session \`${session}\` was retired${reason}: the site blocks it, and crawling on would only send more requests it refuses. Log in again and save it without the \`retired\` tag (\`raptor save ${session} --tag <its tags>\` replaces the tags), or crawl with another session.`,
+  );
+}
+
 async function forgetProgress(dir: string): Promise<void> {
   const { readdir } = await import('node:fs/promises');
   for (const name of await readdir(dir)) {
-    if (name === 'owner.lock') continue;
+    if (name === OWNER_LOCK || name === EPOCH_FILE) continue; // ours now; the epoch never goes back
     await rm(join(dir, name), { force: true });
   }
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { RaptorError, errnoCode, isRaptorError } from '../errors.js';
 import type { SessionManager } from '../manager.js';
 import { isStale, readOwner } from '../store/file-lock.js';
+import { isRetired } from '../store/pool.js';
 import { sessionExpired } from '../validate.js';
 import { crawlDirFor } from './crawl.js';
 import { readJournal } from './journal.js';
@@ -30,7 +31,7 @@ export interface CrawlReport {
   health: number | null;
   owner: { pid: number; host: string; alive: boolean } | null;
   browser: { recorded: boolean; alive: boolean; browserId?: string };
-  sessionState: { exists: boolean; expired: boolean };
+  sessionState: { exists: boolean; expired: boolean; retired: boolean };
   recommendation: Recommendation;
 }
 
@@ -81,6 +82,9 @@ async function inspectDir(manager: SessionManager, session: string, dir: string,
   const record = await manager.store.get(session).catch(() => undefined);
   const exists = record !== undefined;
   const expired = record ? sessionExpired(record) : false;
+  const retired = record ? isRetired(record) : false;
+  const retiredInfo = record?.metadata['retired'];
+  const retiredReason = retiredInfo && typeof retiredInfo === 'object' && !Array.isArray(retiredInfo) && typeof retiredInfo['reason'] === 'string' ? retiredInfo['reason'] : undefined;
   let alive = false;
   if (record?.cdpUrl) alive = (await manager.checkSessionBrowser(record))?.status === 'same'; // the one identity rule: a stranger on the port is not alive
 
@@ -96,7 +100,7 @@ async function inspectDir(manager: SessionManager, session: string, dir: string,
           : 'crashed';
 
   const at = heartbeat ? Date.parse(heartbeat.at) : NaN;
-  const recommendation = recommend({ status, corrupt, progress: progress ?? EMPTY, exists, expired, alive, ownerPid: holder?.pid, session });
+  const recommendation = recommend({ status, corrupt, progress: progress ?? EMPTY, exists, expired, retired, retiredReason, alive, ownerPid: holder?.pid, session });
   return {
     session,
     dir,
@@ -107,17 +111,32 @@ async function inspectDir(manager: SessionManager, session: string, dir: string,
     health: heartbeat?.health ?? null,
     owner: holder ? { pid: holder.pid, host: holder.host, alive: ownerAlive } : null,
     browser: { recorded: record?.cdpUrl !== undefined, alive, ...(record?.browserId ? { browserId: record.browserId } : {}) },
-    sessionState: { exists, expired },
+    sessionState: { exists, expired, retired },
     recommendation,
   };
 }
 
-function recommend(r: { status: CrawlStatus; corrupt?: string; progress: Progress; exists: boolean; expired: boolean; alive: boolean; ownerPid?: number; session: string }): Recommendation {
+function recommend(r: {
+  status: CrawlStatus;
+  corrupt?: string;
+  progress: Progress;
+  exists: boolean;
+  expired: boolean;
+  retired: boolean;
+  retiredReason?: string | undefined;
+  alive: boolean;
+  ownerPid?: number | undefined;
+  session: string;
+}): Recommendation {
   if (r.status === 'corrupt') return { strategy: 'restart', reason: `the journal cannot be read (${r.corrupt}); progress is lost` };
   if (r.status === 'running') return { strategy: 'wait', reason: `process ${r.ownerPid} is running it and its heartbeat is fresh` };
   if (r.status === 'completed') return { strategy: 'skip', reason: `all ${r.progress.total} URLs are done (${r.progress.failed} failed)` };
   if (!r.exists) return { strategy: 'skip', reason: `session \`${r.session}\` no longer exists; save a logged-in session under that name, then resume` };
   if (r.expired) return { strategy: 'skip', reason: `session \`${r.session}\` expired; log in and save it again, then resume` };
+  if (r.retired) {
+    // Resuming would be refused (SESSION_BLOCKED): the site blocks this session.
+    return { strategy: 'skip', reason: `session \`${r.session}\` was retired as blocked${r.retiredReason ? ` (${r.retiredReason})` : ''}; log in again and save it without the \`retired\` tag, or crawl with another session, then resume` };
+  }
   const left = r.progress.pending + r.progress.inFlight;
   if (left === 0) return { strategy: 'skip', reason: 'nothing is left to crawl' };
   const how = r.alive ? 'its browser still runs: resume reattaches in milliseconds' : 'its browser is gone: resume relaunches with the saved state';

@@ -3,13 +3,15 @@
  * file store's, refreshed every `heartbeatMs`) and writes `heartbeat.json` with its progress and
  * health. A live owner blocks a second process with `LOCKED`; an owner whose process died, or
  * whose heartbeat is older than 3 intervals, has crashed and the crawl can be taken over.
+ * Taking it bumps the crawl's epoch (fence.ts): an old owner that wakes up stops before writing.
  */
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { errnoCode } from '../errors.js';
 import { writeFileAtomic } from '../store/file-io.js';
-import { acquireLock } from '../store/file-lock.js';
+import { acquireLock, isAlive, readOwner } from '../store/file-lock.js';
+import { bumpEpoch, Fence } from './fence.js';
 import type { Progress } from './state.js';
 
 export const HEARTBEAT_FILE = 'heartbeat.json';
@@ -31,25 +33,54 @@ export interface Heartbeat {
   health: number;
   browserId?: string;
   mode?: 'reattached' | 'relaunched';
+  /** The owner epoch that wrote it (fence.ts). */
+  epoch?: number;
+}
+
+/** The holder whose lock a taker broke: it never released it, so it died, or it still runs but stopped answering (frozen, hung). */
+export interface PreviousOwner {
+  pid: number;
+  host: string;
+  /** True unless it is known to be dead (a live pid on this host, or any pid on another host). */
+  alive: boolean;
 }
 
 export interface Ownership {
   startedAt: string;
-  beat(heartbeat: Omit<Heartbeat, 'pid' | 'host' | 'startedAt' | 'at' | 'intervalMs'>): Promise<void>;
+  /** This owner's epoch and the check every write runs first. */
+  fence: Fence;
+  /** Set when this owner took the crawl over from one that did not release it. */
+  previous?: PreviousOwner;
+  /** Fenced: throws `OWNERSHIP_LOST` instead of writing once another process took over. */
+  beat(heartbeat: Omit<Heartbeat, 'pid' | 'host' | 'startedAt' | 'at' | 'intervalMs' | 'epoch'>): Promise<void>;
   release(): Promise<void>;
 }
 
 export async function takeOwnership(dir: string, session: string, heartbeatMs: number): Promise<Ownership> {
-  const release = await acquireLock(join(dir, OWNER_LOCK), {
+  const lockPath = join(dir, OWNER_LOCK);
+  // A lock file still there is the lock of an owner that did not release it: read who it was before breaking it.
+  const before = readOwner(lockPath);
+  const release = await acquireLock(lockPath, {
     staleMs: 3 * heartbeatMs,
     timeoutMs: 0,
     what: `The crawl of \`${session}\` (another process is running it; stop that one, or wait ${Math.ceil((3 * heartbeatMs) / 1000)} s if it just died)`,
   });
+  let fence: Fence;
+  try {
+    fence = new Fence(dir, bumpEpoch(dir), session);
+  } catch (error) {
+    await release();
+    throw error;
+  }
   const startedAt = new Date().toISOString();
+  const previous = before && { pid: before.pid, host: before.host, alive: before.host !== hostname() || isAlive(before.pid) };
   return {
     startedAt,
+    fence,
+    ...(previous ? { previous } : {}),
     async beat(heartbeat) {
-      const full: Heartbeat = { ...heartbeat, pid: process.pid, host: hostname(), startedAt, at: new Date().toISOString(), intervalMs: heartbeatMs };
+      fence.check();
+      const full: Heartbeat = { ...heartbeat, pid: process.pid, host: hostname(), startedAt, at: new Date().toISOString(), intervalMs: heartbeatMs, epoch: fence.epoch };
       await writeFileAtomic(dir, HEARTBEAT_FILE, `${JSON.stringify(full, null, 2)}\n`);
     },
     release,

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { CrawlReport } from '../../crawler/inspect.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
-import { examples, formatFields, formatTable, relativeTime, type CommandOutput } from '../output.js';
+import { examples, formatFields, formatTable, type CommandOutput } from '../output.js';
 
 export function registerCrawl(program: Command, run: Run): void {
   const crawl = program.command('crawl').summary('inspect crawls bound to sessions').description('Inspect crawls run with raptor-sessions/crawler');
@@ -39,7 +39,7 @@ export async function status(cli: CliContext, name: string | undefined): Promise
           { header: 'SESSION', value: (c) => c.session },
           { header: 'STATUS', value: (c) => c.status },
           { header: 'DONE', value: (c) => (c.progress ? `${c.progress.completed}/${c.progress.total}` : '-'), align: 'right' },
-          { header: 'HEARTBEAT', value: (c) => (c.lastHeartbeat ? relativeTime(c.lastHeartbeat) : '-') },
+          { header: 'HEARTBEAT', value: (c) => (c.heartbeatAgeMs === null ? '-' : formatAge(c.heartbeatAgeMs)) },
           { header: 'BROWSER', value: (c) => (c.browser.alive ? 'alive' : c.browser.recorded ? 'gone' : '-') },
           { header: 'NEXT', value: (c) => c.recommendation.strategy },
         ],
@@ -55,9 +55,25 @@ function detail(c: CrawlReport): string {
     ['session', c.session],
     ['status', c.status],
     ['progress', p ? `${p.completed} done, ${p.pending + p.inFlight} left, ${p.failed} failed (of ${p.total})` : 'unreadable'],
-    ['heartbeat', c.lastHeartbeat ? `${relativeTime(c.lastHeartbeat)}${c.owner ? ` from pid ${c.owner.pid}${c.owner.alive ? '' : ' (gone)'}` : ''}` : 'never'],
+    ['heartbeat', c.heartbeatAgeMs !== null ? `${formatAge(c.heartbeatAgeMs)}${c.owner ? ` from pid ${c.owner.pid}${c.owner.alive ? '' : ' (gone)'}` : ''}` : 'never'],
     ['health', c.health === null ? '-' : c.health.toFixed(2)],
     ['browser', c.browser.alive ? `alive (${c.browser.browserId ?? 'unknown id'})` : c.browser.recorded ? 'gone' : 'none recorded'],
     ['next', `${c.recommendation.strategy}: ${c.recommendation.reason}`],
   ]);
+}
+
+/**
+ * A heartbeat's age, to the second while that matters: whether a crawler beats every second or
+ * has been silent for 12 s (4 missed beats: it is being taken over) is the point of the column,
+ * so no "just now" rounding.
+ */
+export function formatAge(ms: number): string {
+  if (ms < 0) return `${Math.round(-ms / 1000)} s in the future (clock skew)`;
+  const s = Math.floor(ms / 1000);
+  if (s < 120) return `${s} s ago`;
+  const m = Math.floor(s / 60);
+  if (m < 120) return `${m} min ago`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ago`;
+  return `${Math.floor(h / 24)} d ago`;
 }
