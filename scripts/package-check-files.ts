@@ -96,6 +96,7 @@ const role: RoleOptions = {
   authCookies: ['sid'],
   loginTimeout: 30_000,
   rotate: false,
+  reuseCheckFor: 10_000,
 };
 export const typed: string = defineRole('typed', role);
 

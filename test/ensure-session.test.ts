@@ -48,7 +48,8 @@ describe('ensureSession', () => {
   it('logs in again when the server forgot the session, found by check()', async () => {
     const before = site.loginCount();
     site.invalidateSessions();
-    const again = await ensureSession('alice', options());
+    // reuseCheckFor: 0, because the check a moment ago would otherwise still be trusted (issue 10).
+    const again = await ensureSession('alice', options({ reuseCheckFor: 0 }));
     expect(again.loggedIn).toBe(true);
     expect(again.reason).toMatch(/check\(\)/);
     expect(site.loginCount()).toBe(before + 1);
@@ -63,7 +64,7 @@ describe('ensureSession', () => {
 
   it('fails with the login’s own error and keeps the previous valid session untouched', async () => {
     const before = await env.manager.get('alice');
-    const error = await ensureSession('alice', options({ check: async () => false, login: async () => Promise.reject(new Error('wrong password for alice')) })).catch((e) => e);
+    const error = await ensureSession('alice', options({ reuseCheckFor: 0, check: async () => false, login: async () => Promise.reject(new Error('wrong password for alice')) })).catch((e) => e);
     expect(isRaptorError(error, 'LOGIN_FAILED')).toBe(true);
     expect(error.message).toMatch(/wrong password for alice/);
     expect(await env.manager.get('alice')).toEqual(before);
@@ -83,6 +84,16 @@ describe('ensureSession', () => {
     expect(isRaptorError(error, 'LOGIN_FAILED')).toBe(true);
     expect(error.message).toMatch(/not logged in/);
     expect(await env.manager.store.get('ghost')).toBeUndefined();
+  });
+
+  it('trusts a check made a moment ago, by any worker or process, instead of checking again', async () => {
+    await ensureSession('carol', options({ login: (page) => logIn(page, site.url, 'carol') }));
+    let checks = 0;
+    const counting = async (page: Page) => (checks++, check(page));
+    for (let i = 0; i < 3; i++) expect((await ensureSession('carol', options({ check: counting }))).loggedIn).toBe(false);
+    expect(checks).toBe(0);
+    expect((await ensureSession('carol', options({ check: counting, reuseCheckFor: 0 }))).loggedIn).toBe(false);
+    expect(checks).toBe(1);
   });
 
   it('mirrors the session as a Playwright state file for use.storageState', async () => {

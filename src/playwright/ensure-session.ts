@@ -10,8 +10,9 @@
  * hangs past `loginTimeout`, or ends logged out (per `check`, or, without one, leaving no sign
  * of a login: see `login-evidence.ts`) saves nothing, so the previous valid session, if any, stays.
  *
- * A passed check is shared for a minute (`login-stamps.ts`): the workers of every process that
- * ask for the role right after it was verified reuse that verification instead of checking again.
+ * A passed check is shared for a minute (`reuseCheckFor`, `login-stamps.ts`): the workers of every
+ * process that ask for the role right after it was verified reuse that verification instead of
+ * checking again, and a worker that waited on the lock trusts any check made while it waited.
  */
 import { basename, dirname, join } from 'node:path';
 // Types from the user's Playwright Test, the one package of theirs this entry is sure to share:
@@ -31,7 +32,7 @@ import { writeFileAtomic } from '../store/file-io.js';
 import { withLock } from '../store/file-lock.js';
 import { sessionExpired } from '../validate.js';
 import { missingLoginEvidence } from './login-evidence.js';
-import { clearFailed, failedSince, recentlyVerified, stampFailed, stampVerified } from './login-stamps.js';
+import { VERIFIED_REUSE_MS, clearFailed, failedSince, recentlyVerified, stampFailed, stampVerified } from './login-stamps.js';
 
 export interface RoleOptions {
   /** Logs in from a blank page. Relative URLs resolve against `contextOptions.baseURL`. */
@@ -56,6 +57,12 @@ export interface RoleOptions {
   loginTimeout?: number;
   /** Re-save the state after each passing test (apps that rotate refresh tokens on every load). @default false */
   rotate?: boolean;
+  /**
+   * How long (ms) a passed `check` of the saved session is trusted by every worker and process
+   * on this RAPTOR_HOME before it is run again; 0 checks every time. A worker that waited on the
+   * login lock always trusts a check made while it waited. @default 60_000
+   */
+  reuseCheckFor?: number;
 }
 
 export interface EnsureSessionOptions extends RoleOptions {
@@ -99,11 +106,12 @@ export async function ensureSession(name: string, options: EnsureSessionOptions)
     const maxAgeMs = options.maxAge === undefined ? undefined : parseDuration(options.maxAge, 'maxAge');
 
     const home = manager.paths.home;
-    const usable = async (record: SessionRecord | undefined): Promise<string | undefined> => {
+    const reuseCheckFor = options.reuseCheckFor ?? VERIFIED_REUSE_MS;
+    const usable = async (record: SessionRecord | undefined, waitingSince?: number): Promise<string | undefined> => {
       if (!record) return 'no saved session';
       const stale = staleReason(record, maxAgeMs, options.authCookies, options.check !== undefined);
       if (stale) return stale;
-      if (!options.check || recentlyVerified(home, record)) return undefined;
+      if (!options.check || recentlyVerified(home, record, reuseCheckFor, waitingSince)) return undefined;
       if (!(await runCheck(await getBrowser(), record, options))) return 'check() says the saved state is logged out';
       await stampVerified(home, record);
       return undefined;
@@ -122,7 +130,7 @@ export async function ensureSession(name: string, options: EnsureSessionOptions)
       async () => {
         // Another worker may have logged in while we waited for the lock.
         const current = await manager.store.get(name).catch(() => undefined);
-        if (current && current.revision !== first?.revision && !(await usable(current))) {
+        if (current && current.revision !== first?.revision && !(await usable(current, waitingSince))) {
           return { record: current, loggedIn: false, statePath: await writeStateFile(manager, current) };
         }
         // ...or tried and failed: that failure is ours too, rather than a second wait for a hung login.

@@ -50,12 +50,16 @@ export function stampVerified(home: string, record: Stamped, now = Date.now()): 
   return writeJson(home, record.name, 'verified', { name: record.name, revision: record.revision, updatedAt: record.updatedAt, verifiedAt: new Date(now).toISOString() });
 }
 
-/** True when this very revision of the session was verified less than {@link VERIFIED_REUSE_MS} ago. */
-export function recentlyVerified(home: string, record: Stamped, now = Date.now()): boolean {
+/**
+ * True when this very revision of the session was verified less than `windowMs` ago, or at or
+ * after `since` (a waiter on the login lock: any verification made while it waited is news).
+ */
+export function recentlyVerified(home: string, record: Stamped, windowMs: number, since?: number, now = Date.now()): boolean {
   const stamp = readJson(home, record.name, 'verified');
   if (!stamp || stamp['name'] !== record.name || stamp['revision'] !== record.revision || stamp['updatedAt'] !== record.updatedAt) return false;
   const at = Date.parse(String(stamp['verifiedAt']));
-  return Number.isFinite(at) && now - at >= 0 && now - at < VERIFIED_REUSE_MS;
+  if (!Number.isFinite(at) || at > now) return false;
+  return now - at < windowMs || (since !== undefined && at >= since);
 }
 
 export function stampFailed(home: string, name: string, message: string, now = Date.now()): Promise<void> {
