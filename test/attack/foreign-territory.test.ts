@@ -7,11 +7,12 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { link, lutimes, mkdir, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, link, lutimes, mkdir, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionManager } from '../../src/manager.js';
-import { newKey, writeKeyFile } from '../../src/encryption.js';
+import { keyId, newKey } from '../../src/encryption.js';
+import { readKeyFile, writeKeyFile } from '../../src/crypto/key-file.js';
 import { isRaptorError } from '../../src/errors.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { createTempDir } from '../helpers/temp-dir.js';
@@ -339,10 +340,11 @@ describe('attack: foreign territory', () => {
 
   it('a key temp file planted as a link is never written through', async () => {
     await mkdir(home, { recursive: true });
-    const planted = join(home, `key.${process.pid}.tmp`);
+    const key = newKey();
+    const planted = join(home, `key.${process.pid}.${keyId(key.bytes).slice(0, 6)}.tmp`); // the name raptor's key writer uses
     await symlink(join(foreignDir, 'README.md'), planted);
     const before = snapshot(foreignDir);
-    await writeKeyFile(home, newKey()).catch(() => undefined); // succeeding or refusing are both fine; writing through is not
+    await writeKeyFile(join(home, 'key'), key).catch(() => undefined); // succeeding or refusing are both fine; writing through is not
     expect(snapshot(foreignDir)).toEqual(before);
   });
 
@@ -351,13 +353,14 @@ describe('attack: foreign territory', () => {
     const keyText = `${newKey().bytes.toString('base64')}\n`;
     await writeFile(join(foreignDir, 'secret.key'), keyText);
     await symlink(join(foreignDir, 'secret.key'), join(home, 'key'));
-    const { loadKeyRing } = await import('../../src/encryption.js');
-    const viaLink = await loadKeyRing(home, {}).catch((e: unknown) => e);
-    expect(isRaptorError(viaLink, 'FOREIGN_DIRECTORY'), String(viaLink)).toBe(true);
+    await chmod(join(foreignDir, 'secret.key'), 0o600); // only the link may be wrong with it
+    const viaLink = await readKeyFile(join(home, 'key'));
+    expect(viaLink.state, JSON.stringify(viaLink)).toBe('unusable');
     await rm(join(home, 'key'));
     await link(join(foreignDir, 'secret.key'), join(home, 'key'));
-    const viaHardLink = await loadKeyRing(home, {}).catch((e: unknown) => e);
-    expect(isRaptorError(viaHardLink, 'FOREIGN_DIRECTORY'), String(viaHardLink)).toBe(true);
+    const viaHardLink = await readKeyFile(join(home, 'key'));
+    expect(viaHardLink.state, JSON.stringify(viaHardLink)).toBe('unusable');
+    expect(viaHardLink.state === 'unusable' && viaHardLink.problem).toMatch(/hard links/);
   });
 
   it('a kept-alive browser never writes its `raptor-browser.json` through a link planted in its profile', async () => {
