@@ -145,8 +145,8 @@ interface Condition {
   apply(home: Home): Promise<NodeJS.ProcessEnv>;
   /** The key at hand opens the sessions (sealed with the key file's key). */
   opens: boolean;
-  /** A brand-new session can be sealed; with which key (`null`: refused). */
-  newKey: (home: Home) => Buffer | null;
+  /** A brand-new session can be sealed; with which key (`null`: refused, `plain`: stored in the clear, encryption off). */
+  newKey: (home: Home) => Buffer | null | 'plain';
   /** The key file must be left exactly as the condition made it (never replaced by raptor). */
   keyFileKept: boolean;
 }
@@ -156,6 +156,17 @@ const WRONG_ENV = bytes(32);
 const CONDITIONS: Condition[] = [
   { name: 'the right key file (control)', apply: async (h) => h.env, opens: true, newKey: (h) => h.key, keyFileKept: true },
   { name: 'no key at all', apply: async (h) => (await rm(keyPath(h)), h.env), opens: false, newKey: () => null, keyFileKept: false },
+  {
+    name: 'encryption turned off and the key file gone',
+    apply: async (h) => {
+      expect((await raptorIn(h.env, ['config', 'set', 'encryption', 'off'])).code).toBe(0);
+      await rm(keyPath(h));
+      return h.env;
+    },
+    opens: false,
+    newKey: () => 'plain',
+    keyFileKept: false,
+  },
   { name: 'a wrong RAPTOR_KEY next to the key file', apply: async (h) => ({ ...h.env, RAPTOR_KEY: keyText(WRONG_ENV) }), opens: false, newKey: () => null, keyFileKept: true },
   { name: 'a wrong RAPTOR_KEY and no key file', apply: async (h) => (await rm(keyPath(h)), { ...h.env, RAPTOR_KEY: keyText(WRONG_ENV) }), opens: false, newKey: () => WRONG_ENV, keyFileKept: false },
   { name: 'the right RAPTOR_KEY next to a different key file', apply: async (h) => (await writeFile(keyPath(h), `${keyText(OTHER_KEY)}\n`, { mode: 0o600 }), { ...h.env, RAPTOR_KEY: keyText(h.key) }), opens: true, newKey: () => null, keyFileKept: true },
@@ -272,6 +283,10 @@ describe(`keys: every command under every wrong key (seed ${SEED})`, () => {
           if (expected === null) {
             expect(run.error?.code, seen.at(-1)).toBe('ENCRYPTION_KEY');
             await expect(lstat(home.file('fresh')), seen.at(-1)).rejects.toThrow();
+          } else if (expected === 'plain') {
+            expect(run.code, seen.at(-1)).toBe(0);
+            expect((await home.raw('fresh')).storageState, seen.at(-1)).toEqual(STATES['alpha']);
+            expect((await raptorIn(env, ['rm', 'fresh'])).code).toBe(0);
           } else {
             expect(run.code, seen.at(-1)).toBe(0);
             expect((await home.sealed('fresh', expected)).kid, seen.at(-1)).toBe(kidOf(expected));
