@@ -128,9 +128,9 @@ export class SessionManager {
     const policy = await loadKeyPolicy(paths.home, env);
     const chosen = chooseStore({ store: options.store, dir: options.dir, env, setting: settings.store });
     const opened = typeof chosen === 'object' ? chosen : chosen ? await openStore(chosen, { logger }) : createFileStore({ dir: paths.sessionsDir });
-    // Encryption at rest wraps whatever store was chosen. With no key and encryption off there is nothing to open or seal.
-    const encrypted = settings.encryption === 'on' || policy.configured;
-    const store = encrypted ? withEncryption(opened, { policy, encryptWrites: settings.encryption === 'on' }) : opened;
+    // Encryption at rest wraps whatever store was chosen, also with encryption off and no key: a
+    // session sealed earlier must then be refused, never shown, exported or overwritten as empty.
+    const store = withEncryption(opened, { policy, encryptWrites: settings.encryption === 'on' });
     const manager = new SessionManager({ store, rawStore: opened, keyPolicy: policy, paths, settings, logger, maxAgeMs, env });
     try {
       if (options.autoCleanup !== false) manager.startupCleanup = await manager.cleanup();

@@ -85,7 +85,7 @@ function createKeyPolicy(sources: Sources): KeyPolicy {
     if (env && !envKey) return `${(env as { problem: string }).problem}. Fix or unset it.`;
     if (env) {
       const known = kid && whereIs(kid);
-      return known ? `It is ${known}: unset RAPTOR_KEY to use the key file, or set RAPTOR_KEY to that key.` : 'Set RAPTOR_KEY to the key that sealed it, or unset it to use ~/.raptor/key.';
+      return known ? `It is ${known}: unset RAPTOR_KEY to use the key file, or set RAPTOR_KEY to that key.` : `Set RAPTOR_KEY to the key that sealed it, or unset it to use ${file.path}.`;
     }
     if (file.state === 'unusable') return `${file.problem}.`;
     if (file.state === 'absent') return `Put the key file back at ${file.path} (mode 0600) or set RAPTOR_KEY to the key that sealed it.`;
@@ -107,7 +107,7 @@ function createKeyPolicy(sources: Sources): KeyPolicy {
       const fileKey = ok(file);
       if (fileKey && fileKey.id !== envKey.id) {
         return fail(
-          `Cannot seal the new session \`${name}\`: RAPTOR_KEY (key ${envKey.id}) and ${file.path} (key ${fileKey.id}) are different keys, and raptor does not pick one for you. Unset RAPTOR_KEY to use the key file, or move the key file away to use RAPTOR_KEY; \`raptor rekey\` moves sessions between keys.`,
+          `Cannot seal the new session \`${name}\`: RAPTOR_KEY (key ${envKey.id}) and ${file.path} (key ${fileKey.id}) are different keys, and raptor does not pick one for you. Unset RAPTOR_KEY to use the key file, or move the key file away to use RAPTOR_KEY.`,
         );
       }
       return envKey;

@@ -75,9 +75,12 @@ export async function putSealed(store: SessionStore, record: SessionRecord, opts
       if (!isRaptorError(error, 'INVALID_SESSION')) throw error;
       return store.put(sealRecord(record, undefined, options), opts);
     }
-    const sealed = sealRecord(record, stored?.encrypted?.kid, options);
+    const storedKid = stored?.encrypted?.kid;
+    const sealed = sealRecord(record, storedKid, options);
+    // Over a sealed version the write must land on exactly the version whose key it used; over a plain one a blind put stays blind.
+    const expectedRevision = opts.expectedRevision ?? (storedKid === undefined ? undefined : stored!.revision);
     try {
-      return await store.put(sealed, { ...opts, expectedRevision: opts.expectedRevision ?? stored?.revision ?? 0 });
+      return await store.put(sealed, expectedRevision === undefined ? opts : { ...opts, expectedRevision });
     } catch (error) {
       if (!isRaptorError(error, 'REVISION_CONFLICT') || opts.expectedRevision !== undefined || attempt >= MAX_ATTEMPTS) throw error;
     }

@@ -23,7 +23,7 @@ import { SessionManager } from '../../src/manager.js';
 import { newRecord } from '../../src/record.js';
 import { createFileStore } from '../../src/store/file.js';
 import type { SessionStore } from '../../src/store/types.js';
-import { cleanEnv, runCli, type CliResult } from '../helpers/cli.js';
+import { cleanEnv, ensureBuilt, runCli, type CliResult } from '../helpers/cli.js';
 import { createTempDir } from '../helpers/temp-dir.js';
 
 const SEED = Number(process.env['RAPTOR_KEYS_SEED'] ?? Date.now() % 100_000);
@@ -133,6 +133,11 @@ async function revealed(home: Home, names: string[], env: NodeJS.ProcessEnv = ho
   return out;
 }
 
+// The built CLI is what a user runs; on a loaded machine building it can take minutes, which is not what is tested.
+beforeAll(() => ensureBuilt(), 600_000);
+/** Generous: a spawned CLI on 2 shared cores can take seconds per run; this bounds a hang, not speed. */
+const SLOW = 240_000;
+
 /** A key condition: how the key is wrong, and what must follow from it. */
 interface Condition {
   name: string;
@@ -140,8 +145,8 @@ interface Condition {
   apply(home: Home): Promise<NodeJS.ProcessEnv>;
   /** The key at hand opens the sessions (sealed with the key file's key). */
   opens: boolean;
-  /** A brand-new session can be sealed; with which key (`null`: refused). */
-  newKey: (home: Home) => Buffer | null;
+  /** A brand-new session can be sealed; with which key (`null`: refused, `plain`: stored in the clear, encryption off). */
+  newKey: (home: Home) => Buffer | null | 'plain';
   /** The key file must be left exactly as the condition made it (never replaced by raptor). */
   keyFileKept: boolean;
 }
@@ -151,6 +156,17 @@ const WRONG_ENV = bytes(32);
 const CONDITIONS: Condition[] = [
   { name: 'the right key file (control)', apply: async (h) => h.env, opens: true, newKey: (h) => h.key, keyFileKept: true },
   { name: 'no key at all', apply: async (h) => (await rm(keyPath(h)), h.env), opens: false, newKey: () => null, keyFileKept: false },
+  {
+    name: 'encryption turned off and the key file gone',
+    apply: async (h) => {
+      expect((await raptorIn(h.env, ['config', 'set', 'encryption', 'off'])).code).toBe(0);
+      await rm(keyPath(h));
+      return h.env;
+    },
+    opens: false,
+    newKey: () => 'plain',
+    keyFileKept: false,
+  },
   { name: 'a wrong RAPTOR_KEY next to the key file', apply: async (h) => ({ ...h.env, RAPTOR_KEY: keyText(WRONG_ENV) }), opens: false, newKey: () => null, keyFileKept: true },
   { name: 'a wrong RAPTOR_KEY and no key file', apply: async (h) => (await rm(keyPath(h)), { ...h.env, RAPTOR_KEY: keyText(WRONG_ENV) }), opens: false, newKey: () => WRONG_ENV, keyFileKept: false },
   { name: 'the right RAPTOR_KEY next to a different key file', apply: async (h) => (await writeFile(keyPath(h), `${keyText(OTHER_KEY)}\n`, { mode: 0o600 }), { ...h.env, RAPTOR_KEY: keyText(h.key) }), opens: true, newKey: () => null, keyFileKept: true },
@@ -267,6 +283,10 @@ describe(`keys: every command under every wrong key (seed ${SEED})`, () => {
           if (expected === null) {
             expect(run.error?.code, seen.at(-1)).toBe('ENCRYPTION_KEY');
             await expect(lstat(home.file('fresh')), seen.at(-1)).rejects.toThrow();
+          } else if (expected === 'plain') {
+            expect(run.code, seen.at(-1)).toBe(0);
+            expect((await home.raw('fresh')).storageState, seen.at(-1)).toEqual(STATES['alpha']);
+            expect((await raptorIn(env, ['rm', 'fresh'])).code).toBe(0);
           } else {
             expect(run.code, seen.at(-1)).toBe(0);
             expect((await home.sealed('fresh', expected)).kid, seen.at(-1)).toBe(kidOf(expected));
@@ -300,7 +320,7 @@ describe(`keys: every command under every wrong key (seed ${SEED})`, () => {
       } finally {
         await home.remove();
       }
-    });
+    }, SLOW);
   }
 });
 
@@ -337,7 +357,7 @@ describe(`keys: the issue's story with the real CLI (seed ${SEED})`, () => {
     const right = await raptorBin(home.env, ['show', 'alpha', '--reveal', '--json']);
     expect(right.code, right.stderr).toBe(0);
     expect(right.json().session.storageState).toEqual(STATES['alpha']);
-  });
+  }, SLOW);
 
   it('a truncated key file does not stop `list` (promised to work without the key)', async () => {
     const good = await readFile(keyPath(home));
@@ -346,13 +366,13 @@ describe(`keys: the issue's story with the real CLI (seed ${SEED})`, () => {
       const list = await raptorBin(home.env, ['list', '--json']);
       expect(list.code, list.stdout + list.stderr).toBe(0);
       expect(list.json().sessions.map((s: { name: string }) => s.name).sort()).toEqual(['alpha', 'beta']);
-      const show = await raptorBin(home.env, ['show', 'alpha', '--json']);
+      const show = await raptorIn(home.env, ['show', 'alpha', '--json']);
       expect(show.error?.code, show.stdout + show.stderr).toBe('ENCRYPTION_KEY');
       expect(show.error?.message).toContain(keyPath(home));
     } finally {
       await writeFile(keyPath(home), good, { mode: 0o600 });
     }
-  });
+  }, SLOW);
 });
 
 describe(`keys: kept-alive browsers of sessions the key at hand cannot open (seed ${SEED})`, () => {
@@ -378,7 +398,7 @@ describe(`keys: kept-alive browsers of sessions the key at hand cannot open (see
   const answers = (cdpUrl: string) => fetch(`${cdpUrl}/json/version`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
 
   it('`stop` under a wrong RAPTOR_KEY stops the browser and keeps the sealed state as it was', async () => {
-    const launched = await raptorBin(home.env, ['launch', 'kept', '--json']);
+    const launched = await raptorIn(home.env, ['launch', 'kept', '--json']);
     expect(launched.code, launched.stderr).toBe(0);
     const { cdpUrl } = launched.json<{ cdpUrl: string }>();
     expect(await answers(cdpUrl)).toBe(true);
@@ -393,10 +413,10 @@ describe(`keys: kept-alive browsers of sessions the key at hand cannot open (see
     expect(after.kid).toBe(home.kid);
     expect(after.state).toEqual(before.state);
     expect(after.raw.storageState.encrypted).toEqual(before.raw.storageState.encrypted); // byte for byte: not re-sealed
-  });
+  }, SLOW);
 
   it('`rm` with a truncated key file stops the browser and deletes the session', async () => {
-    const launched = await raptorBin(home.env, ['launch', 'kept', '--json']);
+    const launched = await raptorIn(home.env, ['launch', 'kept', '--json']);
     expect(launched.code, launched.stderr).toBe(0);
     const { cdpUrl } = launched.json<{ cdpUrl: string }>();
     expect(await answers(cdpUrl)).toBe(true);
@@ -411,7 +431,7 @@ describe(`keys: kept-alive browsers of sessions the key at hand cannot open (see
     } finally {
       await writeFile(keyPath(home), good, { mode: 0o600 });
     }
-  });
+  }, SLOW);
 });
 
 describe(`keys: pool leases (seed ${SEED})`, () => {
@@ -434,7 +454,7 @@ describe(`keys: pool leases (seed ${SEED})`, () => {
       expect(lease!.session.storageState).toEqual(STATES['alpha']);
 
       // While the right worker holds it, `raptor rekey` moves every session to a new key.
-      const rekey = await raptorBin(home.env, ['rekey', '--json']);
+      const rekey = await raptorIn(home.env, ['rekey', '--json']);
       expect(rekey.code, rekey.stdout + rekey.stderr).toBe(0);
       const newKey = Buffer.from((await readFile(keyPath(home), 'utf8')).trim(), 'base64');
       expect((await home.sealed('alpha', newKey)).kid).toBe(kidOf(newKey));
@@ -454,7 +474,7 @@ describe(`keys: pool leases (seed ${SEED})`, () => {
       for (const manager of managers) await manager.close();
       await home.remove();
     }
-  });
+  }, SLOW);
 });
 
 /** A file store whose `put` fails after `allowed` writes: a rekey that dies halfway, deterministically. */
@@ -524,7 +544,7 @@ describe(`keys: an interrupted rekey, then a wrong key (seed ${SEED})`, () => {
     } finally {
       await home.remove();
     }
-  });
+  }, SLOW);
 });
 
 describe(`keys: a full disk while the key file is written (seed ${SEED})`, () => {
@@ -556,13 +576,13 @@ describe(`keys: a full disk while the key file is written (seed ${SEED})`, () =>
         }
       };
       // The config file exists (encryption off) before the disk fills: only the key is left to write.
-      expect((await raptorBin(env, ['config', 'set', 'logLevel', 'warn'])).code).toBe(0);
+      expect((await raptorIn(env, ['config', 'set', 'logLevel', 'warn'])).code).toBe(0);
       await fill();
-      const on = await raptorBin(env, ['config', 'set', 'encryption', 'on', '--json']);
+      const on = await raptorIn(env, ['config', 'set', 'encryption', 'on', '--json']);
       expect(on.error?.code, on.stdout + on.stderr).toBe('DISK_FULL');
       expect((await readdir(mount)).filter((f) => f.startsWith('key'))).toEqual([]);
       await rm(join(mount, 'filler'));
-      const retry = await raptorBin(env, ['config', 'set', 'encryption', 'on', '--json']);
+      const retry = await raptorIn(env, ['config', 'set', 'encryption', 'on', '--json']);
       expect(retry.code, retry.stdout + retry.stderr).toBe(0);
       const key = await readFile(join(mount, 'key'));
 
@@ -571,16 +591,16 @@ describe(`keys: a full disk while the key file is written (seed ${SEED})`, () =>
       await manager.save('alpha', { storageState: STATES['alpha']! });
       await manager.close();
       await fill();
-      const rekey = await raptorBin(env, ['rekey', '--json']);
+      const rekey = await raptorIn(env, ['rekey', '--json']);
       expect(rekey.error?.code, rekey.stdout + rekey.stderr).toBe('DISK_FULL');
       expect((await readdir(mount)).filter((f) => f.startsWith('key')).sort()).toEqual(['key']);
       expect(await readFile(join(mount, 'key'))).toEqual(key);
       await rm(join(mount, 'filler'));
-      const shown = await raptorBin(env, ['show', 'alpha', '--reveal', '--json']);
+      const shown = await raptorIn(env, ['show', 'alpha', '--reveal', '--json']);
       expect(shown.json().session.storageState).toEqual(STATES['alpha']);
     } finally {
       execFileSync('umount', [mount]);
       await tmp.remove();
     }
-  });
+  }, SLOW);
 });
