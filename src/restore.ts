@@ -17,6 +17,7 @@ import { launchWithState, toPlaywrightState, type BrowserLaunchOptions } from '.
 import { addSessionStorage } from './browser/session-storage.js';
 import { stemFor } from './names.js';
 import type { SessionRecord } from './record.js';
+import { redactUrlsIn } from './core/redact-url.js';
 import { redactUrl, type Logger } from './log.js';
 
 export type RestoreMode = 'reattached' | 'relaunched';
@@ -125,7 +126,8 @@ export async function restoreRecord(record: SessionRecord, ctx: RestoreContext, 
       close: () => attached.browser.close(), // over CDP, close() disconnects and leaves the browser running
     };
   }
-  const reattachFailure = attached;
+  // A library caller reads this too: whatever Playwright said about the URL, its credentials are masked.
+  const reattachFailure = redactUrlsIn(attached);
   ctx.logger.info({ session: record.name, reason: reattachFailure }, 'relaunching with the saved state');
 
   if (options.keepAlive && record.browserType === 'chromium') {

@@ -22,12 +22,6 @@ import { createTempDir } from '../helpers/temp-dir.js';
 const cookie = (name: string, value: string) => ({ name, value, domain: 'app.test', path: '/', expires: -1, httpOnly: true, secure: true, sameSite: 'Lax' as const });
 const stateWith = (bytes: number) => ({ cookies: [cookie('sid', 'x'.repeat(bytes))], origins: [] });
 
-/**
- * `key.<pid>.tmp` / `key.next.<pid>.tmp` left by a full disk during `config set encryption on` or
- * `rekey` belong to the keys helper's slice (issue 9 §5); remove this exception once that is merged.
- */
-const KEYS_HELPER_TEMP = /\/key(\.next)?\.\d+\.tmp$/;
-
 /** Tests that start processes: each takes 10+ s on a loaded 2-core machine. A bound, not a timing claim. */
 const SPAWNING_TIMEOUT_MS = 240_000;
 
@@ -134,7 +128,7 @@ describe('a full disk (2 MiB tmpfs as RAPTOR_HOME)', { timeout: SPAWNING_TIMEOUT
   /** What was saved before the disk filled up is still there, byte for byte, and nothing was left behind. */
   function expectNothingLostOrLeft(): void {
     for (const [path, bytes] of before) expect(readFileSync(path).equals(bytes), `${path} changed`).toBe(true);
-    expect(leftovers(mnt).filter((p) => !KEYS_HELPER_TEMP.test(p))).toEqual([]);
+    expect(leftovers(mnt)).toEqual([]);
   }
 
   it('fills the disk: every writing command fails with DISK_FULL and a way out, nothing lost, nothing left', async () => {
@@ -170,13 +164,13 @@ describe('a full disk (2 MiB tmpfs as RAPTOR_HOME)', { timeout: SPAWNING_TIMEOUT
   it('after space is freed, the next save goes through at once: no empty lock file holds it up', async () => {
     unlinkSync(filler!);
     filler = undefined;
-    expect(leftovers(mnt).filter((p) => !KEYS_HELPER_TEMP.test(p))).toEqual([]);
+    expect(leftovers(mnt)).toEqual([]);
     const saved = await cli(['save', 'gamma', '--from', stateFile]);
     expect(saved.code, saved.stderr).toBe(0);
     const again = await cli(['save', 'alpha', '--from', stateFile]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.json<{ session: { revision: number } }>().session.revision).toBe(2);
-    expect(leftovers(mnt).filter((p) => !KEYS_HELPER_TEMP.test(p))).toEqual([]);
+    expect(leftovers(mnt)).toEqual([]);
   });
 
   it('the crawl journal on a full disk: DISK_FULL, and every acknowledged append survives whole', async () => {
