@@ -4,10 +4,8 @@
  * those in flight at a kill, the journal always readable, and every restart reattached to the
  * browser that survived. Then kill the browser instead: the crawler relaunches and finishes logged in.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killHard } from '../fixtures/processes.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
@@ -17,6 +15,7 @@ import { crawlDirFor } from '../src/crawler/crawl.js';
 import { readJournal } from '../src/crawler/journal.js';
 import { profileDirFor } from '../src/restore.js';
 import { createTempDir } from './helpers/temp-dir.js';
+import { spawnCrawler, type CrawlerRun } from './helpers/crawler-process.js';
 
 const PAGES = 300;
 /** The site of the browser-kill test. */
@@ -24,13 +23,7 @@ const SMALL_PAGES = 80;
 const CONCURRENCY = 4;
 const KILLS = Number(process.env['RAPTOR_CRASH_KILLS'] ?? 10);
 
-interface Run {
-  child: ChildProcess;
-  events: Record<string, any>[];
-  started: Promise<Record<string, any>>;
-  exited: Promise<number | null>;
-  stderr(): string;
-}
+type Run = CrawlerRun;
 
 /** Every crawler started, so that none outlives the test that started it. */
 const runs: Run[] = [];
@@ -47,23 +40,7 @@ async function exitCode(run: Run, ms: number): Promise<number | null> {
 }
 
 function startCrawler(site: string, env: NodeJS.ProcessEnv, effects: string, session: string, pageDelayMs: number): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/crawler.ts', site, '--session', session, '--concurrency', String(CONCURRENCY), '--page-delay-ms', String(pageDelayMs), '--effects-log', effects], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const events: Record<string, any>[] = [];
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const started = new Promise<Record<string, any>>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const event = JSON.parse(line);
-      events.push(event);
-      if (event.event === 'start') resolve(event);
-    });
-    void exited.then((code) => reject(new Error(`crawler exited (${code}) before starting:\n${stderr}`)));
-  });
-  const run = { child, events, started, exited, stderr: () => stderr };
+  const run = spawnCrawler([site, '--session', session, '--concurrency', String(CONCURRENCY), '--page-delay-ms', String(pageDelayMs), '--effects-log', effects], env);
   runs.push(run);
   return run;
 }

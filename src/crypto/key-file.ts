@@ -14,7 +14,8 @@
 import { constants } from 'node:fs';
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { RaptorError, errnoCode } from '../errors.js';
+import { errnoCode } from '../errors.js';
+import { fsFault } from '../fs/fs-errors.js';
 import { keyId, parseKey, type Key } from '../encryption.js';
 
 export type KeyFileRead =
@@ -100,7 +101,7 @@ export async function writeKeyFile(path: string, key: Key, options: WriteKeyFile
     return written;
   } catch (error) {
     if (created) await unlink(temp).catch(() => undefined); // best effort: the failure below is what the user must see
-    throw keyWriteError(error, path);
+    throw fsFault(error, path) ?? error; // the one mapping: DISK_FULL / READ_ONLY with a way out
   }
 }
 
@@ -114,17 +115,3 @@ export async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-function keyWriteError(error: unknown, path: string): unknown {
-  switch (errnoCode(error)) {
-    case 'ENOSPC':
-    case 'EDQUOT':
-    case 'EFBIG':
-      return new RaptorError('DISK_FULL', `No space left to write the key file ${path}; nothing was changed. Free some space and run the command again.`, { cause: error });
-    case 'EROFS':
-    case 'EACCES':
-    case 'EPERM':
-      return new RaptorError('READ_ONLY', `Cannot write the key file ${path} (${errnoCode(error)}); nothing was changed. Make ${dirname(path)} writable for this user, or set RAPTOR_KEY instead.`, { cause: error });
-    default:
-      return error;
-  }
-}

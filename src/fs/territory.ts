@@ -194,9 +194,10 @@ export function createFileExclusive(path: string, text: string): void {
 /**
  * Reads a small file of raptor's own (a marker, a lock, `raptor-browser.json`, the key) without
  * following a link, and only when it is a regular file with one name: a link or a hard link in its
- * place is `FOREIGN_DIRECTORY`. Undefined when missing.
+ * place is `FOREIGN_DIRECTORY`. Undefined when missing. `hardLinks: 'allow'` is for files raptor
+ * only reads and never writes through (a lock appears by hard-linking its whole body into place).
  */
-export function readOwnFile(path: string, maxBytes = 1024 * 1024): string | undefined {
+export function readOwnFile(path: string, maxBytes = 1024 * 1024, options: { hardLinks?: 'refuse' | 'allow' } = {}): string | undefined {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -209,7 +210,7 @@ export function readOwnFile(path: string, maxBytes = 1024 * 1024): string | unde
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw notOwnFile(path, 'is not a regular file');
-    if (stats.nlink > 1) throw notOwnFile(path, `has ${stats.nlink} hard links`);
+    if (stats.nlink > 1 && options.hardLinks !== 'allow') throw notOwnFile(path, `has ${stats.nlink} hard links`);
     const buffer = Buffer.allocUnsafe(Math.min(maxBytes, Math.max(stats.size, 1)));
     let offset = 0;
     while (offset < buffer.length) {

@@ -213,7 +213,9 @@ async function breakStaleLock(path: string, staleMs: number): Promise<void> {
 /** The holder recorded in a lock file, if it can be read. */
 export function readOwner(path: string): LockOwner | undefined {
   try {
-    const parsed: unknown = JSON.parse(readOwnFile(path, 4096) ?? ''); // never through a link
+    // Never through a symlink. A second hard link is how a lock appears (its body linked into place
+    // from a temp file, then the temp unlinked): reading one is safe, the lock is never written.
+    const parsed: unknown = JSON.parse(readOwnFile(path, 4096, { hardLinks: 'allow' }) ?? '');
     if (parsed && typeof parsed === 'object' && 'token' in parsed) return parsed as LockOwner;
     return undefined;
   } catch (error) {

@@ -17,12 +17,10 @@
  * Heavier runs (test:stress): RAPTOR_SPLIT_ROUNDS (default 1) freezes, RAPTOR_SPLIT_PAGES (default 60)
  * pages per frozen crawl, RAPTOR_OWNERSHIP_KILLS (default 2) kills.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { killHard } from '../../fixtures/processes.js';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/site/server.js';
@@ -34,6 +32,8 @@ import { SessionManager } from '../../src/manager.js';
 import { profileDirFor } from '../../src/restore.js';
 import { runCli } from '../helpers/cli.js';
 import { createTempDir } from '../helpers/temp-dir.js';
+import { seededRandom } from '../helpers/seeded-random.js';
+import { spawnCrawler, type CrawlerRun } from '../helpers/crawler-process.js';
 
 const SEED = Number(process.env['RAPTOR_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const ROUNDS = Number(process.env['RAPTOR_SPLIT_ROUNDS'] ?? 1);
@@ -46,47 +46,16 @@ const HEARTBEAT_MS = 300;
 /** A stack trace line as Node prints it: `    at fn (file:line:col)`. */
 const STACK = /\n\s+at .+:\d+:\d+/;
 
-/** mulberry32: small, seedable, good enough to pick moments. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(SEED);
+const random = seededRandom(SEED);
 const seeded = (what: string): string => `${what} (seed ${SEED}: rerun with RAPTOR_SEED=${SEED})`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Run {
-  child: ChildProcess;
-  events: Record<string, any>[];
-  started: Promise<Record<string, any>>;
-  exited: Promise<number | null>;
-  stderr(): string;
-}
+type Run = CrawlerRun;
 const runs: Run[] = [];
 
 function startCrawler(site: string, env: NodeJS.ProcessEnv, session: string, effects: string, extra: string[] = []): Run {
-  const args = ['--import', 'tsx', 'examples/crawler.ts', site, '--session', session, '--concurrency', String(CONCURRENCY), '--effects-log', effects];
-  const child = spawn(process.execPath, [...args, '--heartbeat-ms', String(HEARTBEAT_MS), '--progress-every', '5', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const events: Record<string, any>[] = [];
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const started = new Promise<Record<string, any>>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const event = JSON.parse(line);
-      events.push(event);
-      if (event.event === 'start') resolve(event);
-    });
-    void exited.then((code) => reject(new Error(`crawler exited (${code}) before starting:\n${stderr}`)));
-  });
-  started.catch(() => undefined); // awaited by the tests that expect a start
-  const run = { child, events, started, exited, stderr: () => stderr };
+  const args = [site, '--session', session, '--concurrency', String(CONCURRENCY), '--effects-log', effects];
+  const run = spawnCrawler([...args, '--heartbeat-ms', String(HEARTBEAT_MS), '--progress-every', '5', ...extra], env);
   runs.push(run);
   return run;
 }

@@ -8,7 +8,7 @@
  * A 0500 sessions directory is tested as `nobody` (root bypasses mode bits).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, openSync, readdirSync, readFileSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -301,7 +301,8 @@ describe('a 0500 sessions directory, as a user who is not root', { timeout: SPAW
     expect((await runCliInProcess(['save', 'alpha', '--from', stateFile], { RAPTOR_HOME: home })).code).toBe(0);
     const nobody = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout);
     const nogroup = Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout);
-    for (const path of [home, join(home, 'sessions'), join(home, 'sessions', 'alpha.json')]) chownSync(path, nobody, nogroup);
+    // Everything raptor made there (the session, the directory's marker) is the user's, as a home of their own would be.
+    spawnSync('chown', ['-R', `${nobody}:${nogroup}`, home]);
     chmodSync(join(home, 'sessions'), 0o500);
   });
   afterAll(async () => tmp?.remove());

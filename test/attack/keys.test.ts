@@ -25,20 +25,10 @@ import { createFileStore } from '../../src/store/file.js';
 import type { SessionStore } from '../../src/store/types.js';
 import { cleanEnv, ensureBuilt, runCli, type CliResult } from '../helpers/cli.js';
 import { createTempDir } from '../helpers/temp-dir.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 const SEED = Number(process.env['RAPTOR_KEYS_SEED'] ?? Date.now() % 100_000);
-/** mulberry32: secrets and garbage differ per run, and a failing run can be replayed with its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seeded(SEED);
+const random = seededRandom(SEED);
 const token = (prefix: string) => `${prefix}-${Math.floor(random() * 2 ** 48).toString(36)}${Math.floor(random() * 2 ** 48).toString(36)}`;
 const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
 

@@ -25,6 +25,7 @@ import { openPostgresStore, type PostgresSessionStore } from '../../src/store/po
 import { ensureBuilt, runCli, startCli } from '../helpers/cli.js';
 import { assertPostgresReachable, randomTable, sql, storeUrl } from '../helpers/postgres.js';
 import { createTempDir } from '../helpers/temp-dir.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 
 const PROCESSES = 8;
 const UPDATES = Number(process.env['RAPTOR_PG_UPDATES'] ?? 50);
@@ -33,17 +34,6 @@ const SEED = Number(process.env['RAPTOR_PG_SEED'] ?? Date.now() % 1_000_000);
 const WRITER = fileURLToPath(new URL('./pg-writer.ts', import.meta.url));
 const SECRET = 'sid-pg-attack-7f3c9e';
 
-/** mulberry32: the killer's timing is random, but a failing run can be replayed with RAPTOR_PG_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const appName = `raptor-atk-${randomBytes(4).toString('hex')}`;
 const tables: string[] = [];
@@ -323,7 +313,7 @@ describe('attack: PostgreSQL backends terminated', () => {
   }, 120_000);
 
   it(`every raptor backend killed again and again during ${PROCESSES} × ${UPDATES} updates, leases, lists and a watch: STORE_UNAVAILABLE at worst, nothing lost or applied twice`, async () => {
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const url = newStoreUrl();
     const created = await seedCounter(url);
     const { reports, stop, watch } = await startWatch(url);
