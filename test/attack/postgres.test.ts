@@ -27,7 +27,7 @@ import { assertPostgresReachable, randomTable, sql, storeUrl } from '../helpers/
 import { createTempDir } from '../helpers/temp-dir.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 
-const PROCESSES = 8;
+const PROCESSES = Number(process.env['RAPTOR_PG_PROCESSES'] ?? 8);
 const UPDATES = Number(process.env['RAPTOR_PG_UPDATES'] ?? 50);
 const RESTART = process.env['RAPTOR_PG_RESTART'] === '1';
 const SEED = Number(process.env['RAPTOR_PG_SEED'] ?? Date.now() % 1_000_000);
