@@ -23,7 +23,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startLoginApp } from '../fixtures/login-app/server.js';
@@ -59,6 +59,7 @@ const tmp = await mkdtemp(join(tmpdir(), 'raptor-bench-pw-'));
 const app = await startLoginApp({ loginDelayMs: LOGIN_MS });
 const times = new Map<Style, [number[], number[]]>(STYLES.map((s) => [s.style, [[], []]]));
 const problems: string[] = [];
+const loadBefore = loadavg()[0]!;
 
 const cleanUp = async (): Promise<void> => {
   killRunning();
@@ -192,6 +193,7 @@ const version = (JSON.parse(readFileSync(join(ROOT, 'node_modules/@playwright/te
 const header =
   `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}, Playwright ${version}: ` +
   `${TESTS} tests, ${ROLES.length} roles, a ${LOGIN_MS / 1000} s login, ${WORKERS} workers; ${RUNS} repetition${RUNS === 1 ? '' : 's'} of each run (medians). ` +
+  `Load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after (a shared machine: compare within a table, not across tables). ` +
   '`npm run bench:playwright -- --write`.';
 const output = `${header}\n\n${wallTable}\n\n${table(rows)}`;
 console.log(output);
