@@ -156,7 +156,7 @@ export async function restoreRecord(record: SessionRecord, ctx: RestoreContext, 
       };
     } catch (error) {
       // Do not leave a detached browser behind that holds half a session.
-      await browser.close().catch(() => undefined);
+      await browser.close().catch(() => undefined); // the state error below is what the caller must see; stopKeepAlive ends it anyway
       await stopKeepAlive(kept.profileDir);
       throw stateRejected(record, error);
     }

@@ -79,7 +79,11 @@ async function inspectDir(manager: SessionManager, session: string, dir: string,
     corrupt = error.message;
   }
 
-  const record = await manager.store.get(session).catch(() => undefined);
+  // Metadata only (no key needed); a deleted session is a finding of the report, any other failure is the caller's.
+  const record = await manager.head(session).catch((error: unknown) => {
+    if (isRaptorError(error, 'NOT_FOUND')) return undefined;
+    throw error;
+  });
   const exists = record !== undefined;
   const expired = record ? sessionExpired(record) : false;
   const retired = record ? isRetired(record) : false;

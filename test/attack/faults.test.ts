@@ -7,7 +7,7 @@
  * no temp file, no lock file and no damaged session. `doctor` must say when it cannot write.
  * A 0500 sessions directory is tested as `nobody` (root bypasses mode bits).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, openSync, readdirSync, readFileSync, unlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CrawlJournal, readJournal } from '../../src/crawler/journal.js';
 import { isRaptorError } from '../../src/errors.js';
 import { acquireLock } from '../../src/store/file-lock.js';
-import { BIN, ROOT, cleanEnv, runCli, type CliResult } from '../helpers/cli.js';
+import { BIN, runCli, runCommand, type CliResult } from '../helpers/cli.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
 import { createTempDir } from '../helpers/temp-dir.js';
 
@@ -308,7 +308,7 @@ describe('a 0500 sessions directory, as a user who is not root', { timeout: SPAW
   afterAll(async () => tmp?.remove());
 
   const asNobody = (args: string[]) =>
-    runCommand('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, BIN, ...args], { RAPTOR_HOME: home, HOME: home });
+    runCommand('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, BIN, ...args], { env: { RAPTOR_HOME: home, HOME: home }, timeoutMs: 60_000 });
 
   it.runIf(hasSetpriv)('save is READ_ONLY (not writable by this user) with a way out; list works', async () => {
     const bytes = readFileSync(join(home, 'sessions', 'alpha.json'));
@@ -381,33 +381,6 @@ describe('the errno mapping itself (faults a test cannot cause here)', () => {
 });
 
 function runShell(script: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return runCommand('bash', ['-c', script], env);
+  return runCommand('bash', ['-c', script], { env, timeoutMs: 60_000 });
 }
 
-function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  const child = spawn(command, args, { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({
-        code,
-        signal,
-        stdout,
-        stderr,
-        json() {
-          try {
-            return JSON.parse(stdout);
-          } catch {
-            throw new Error(`stdout is not one JSON document (exit ${code}).\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-          }
-        },
-      });
-    });
-  });
-}

@@ -60,6 +60,12 @@ export async function startCli(args: string[], options: RunOptions = {}) {
   return { child, out, exited };
 }
 
+/** Any command (`bash -c 'ulimit …'`, `setpriv … node bin/raptor.js`) run like the CLI: same env, same result. */
+export function runCommand(command: string, args: string[], options: RunOptions = {}): Promise<CliResult> {
+  const child = spawn(command, args, { cwd: ROOT, env: cleanEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
+  return collect(child, options);
+}
+
 function collect(child: ReturnType<typeof spawn>, options: RunOptions): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
