@@ -17,7 +17,7 @@ import { readKeepAlive, stopKeepAlive } from '../src/browser/keep-alive.js';
 import { Crawl } from '../src/crawler/crawl.js';
 import { CrawlJournal } from '../src/crawler/journal.js';
 import { SessionManager } from '../src/manager.js';
-import { profileDirFor } from '../src/restore.js';
+import { profileDirFor } from '../src/env/paths.js';
 import { median, ms, table, type Row } from './stats.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 7);

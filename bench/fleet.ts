@@ -20,10 +20,10 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { newRecord, type SessionRecord } from '../src/record.js';
+import { newRecord, type SessionRecord } from '../src/core/record.js';
 import { poolStats } from '../src/store/pool.js';
 import { createFileStore } from '../src/store/file.js';
-import { openPostgresStore, type PostgresSessionStore } from '../src/store/postgres.js';
+import { openPostgresStore, type PostgresSessionStore } from '../src/store/postgres/store.js';
 import type { SessionStore } from '../src/store/types.js';
 import { median, ms, sample, table, type Row } from './stats.js';
 

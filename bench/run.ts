@@ -19,9 +19,9 @@ import { chromiumArgs, findBrowser } from '../src/browser/find.js';
 import { readKeepAlive, stopKeepAlive } from '../src/browser/keep-alive.js';
 import { toPlaywrightState } from '../src/browser/launch.js';
 import { SessionManager } from '../src/manager.js';
-import { fileNameFor } from '../src/names.js';
-import { newRecord, serializeRecord } from '../src/record.js';
-import { profileDirFor } from '../src/restore.js';
+import { fileNameFor } from '../src/core/names.js';
+import { serializeRecord } from '../src/core/record.js';
+import { profileDirFor } from '../src/env/paths.js';
 import { createFileStore } from '../src/store/file.js';
 import { interleaved, median, ms, sample, table, type Row } from './stats.js';
 

@@ -19,8 +19,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { logIn } from '../fixtures/site/drive.js';
 import { Crawl } from '../src/crawler/index.js';
-import { exitCodeFor, isRaptorError } from '../src/errors.js';
-import { createLogger } from '../src/log.js';
+import { exitCodeFor, isRaptorError } from '../src/core/errors.js';
+import { createLogger } from '../src/env/log.js';
 import { SessionManager } from '../src/manager.js';
 
 const { values, positionals } = parseArgs({

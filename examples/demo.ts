@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readKeepAlive } from '../src/browser/keep-alive.js';
 import { SessionManager } from '../src/manager.js';
-import { profileDirFor } from '../src/restore.js';
+import { profileDirFor } from '../src/env/paths.js';
 import { killHard, spawnTs } from '../fixtures/processes.js';
 import { readStatus, type SiteStatus } from '../fixtures/site/drive.js';
 import { startFixtureSite } from '../fixtures/site/server.js';

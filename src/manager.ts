@@ -6,23 +6,25 @@
 import { captureChecked, captureSource, type CapturedSource, type SaveSource } from './browser/capture-source.js';
 import { checkBrowser, expectedBrowserId, requireSessionBrowser, type BrowserCheck } from './browser/identity.js';
 import { stopAndRemoveProfile } from './browser/keep-alive.js';
-import { cleanupStore, type CleanupOptions, type CleanupResult } from './cleanup.js';
-import { loadSettings, resolvePaths, type Paths, type Settings } from './config.js';
-import { parseDuration } from './duration.js';
+import { cleanupStore, type CleanupOptions, type CleanupResult } from './maintenance/cleanup.js';
+import { loadSettings, type Settings } from './env/config.js';
+import { resolvePaths, type Paths } from './env/paths.js';
+import { parseDuration } from './core/duration.js';
 import { checkMetadata, checkTags } from './core/input-limits.js';
-import { RaptorError, isRaptorError, type Issue } from './errors.js';
-import { silentLogger, type Logger } from './log.js';
-import { assertValidName } from './names.js';
-import { newRecord, toSummary, type BrowserType, type SessionRecord, type SessionSummary } from './record.js';
-import { profileDirFor, restoreRecord, type RestoredSession, type RestoreOptions } from './restore.js';
+import { RaptorError, isRaptorError, type Issue } from './core/errors.js';
+import { silentLogger, type Logger } from './env/log.js';
+import { assertValidName } from './core/names.js';
+import { newRecord, toSummary, type BrowserType, type SessionRecord, type SessionSummary } from './core/record.js';
+import { restoreRecord, type RestoredSession, type RestoreOptions } from './browser/restore.js';
+import { profileDirFor } from './env/paths.js';
 import { createFileStore } from './store/file.js';
 import { withEncryption } from './store/encrypting.js';
 import { loadKeyPolicy, type KeyPolicy } from './crypto/key-policy.js';
-import { rekeySessions, type RekeyResult } from './rekey.js';
+import { rekeySessions, type RekeyResult } from './maintenance/rekey.js';
 import { chooseStore, openStore } from './store/open-store.js';
 import type { AcquireOptions, PoolLease, SessionFilter, SessionStore, StoreEvent, UpdateFn } from './store/types.js';
-import { EXPIRY_CODES, checkRecord, sessionExpired, type LiveBrowserStatus, type ValidationResult } from './validate.js';
-import type { Json } from './sanitize.js';
+import { EXPIRY_CODES, checkRecord, sessionExpired, type LiveBrowserStatus, type ValidationResult } from './core/validate.js';
+import type { Json } from './core/sanitize.js';
 
 export type { SaveSource };
 
@@ -272,6 +274,15 @@ export class SessionManager {
     return this.require(name);
   }
 
+  /**
+   * The stored record, or `undefined` when there is none. Every other failure is thrown as it is
+   * (`INVALID_SESSION`, `ENCRYPTION_KEY`, `STORE_UNAVAILABLE`): "absent" is never a guess.
+   */
+  async find(name: string): Promise<SessionRecord | undefined> {
+    assertValidName(name);
+    return this.store.get(name);
+  }
+
   async info(name: string): Promise<SessionInfo> {
     const record = await this.require(name);
     const persistent = record.storageState.cookies.filter((c) => c.expires !== -1).map((c) => c.expires);
@@ -406,8 +417,7 @@ export class SessionManager {
   }
 
   private async require(name: string): Promise<SessionRecord> {
-    assertValidName(name);
-    const record = await this.store.get(name);
+    const record = await this.find(name);
     if (!record) throw new RaptorError('NOT_FOUND', `No session \`${name}\` in ${this.store.location}. Run \`raptor list\` to see saved sessions.`);
     return record;
   }

@@ -5,7 +5,7 @@
 import { mkdir, readdir, truncate, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isRaptorError } from '../src/errors.js';
+import { isRaptorError } from '../src/core/errors.js';
 import { SessionManager } from '../src/manager.js';
 import { createTempDir } from './helpers/temp-dir.js';
 import { startHangingServer } from './helpers/hanging-server.js';

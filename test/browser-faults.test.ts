@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killHard } from '../fixtures/processes.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
 import { readKeepAlive } from '../src/browser/keep-alive.js';
-import { isRaptorError } from '../src/errors.js';
-import { profileDirFor } from '../src/restore.js';
+import { isRaptorError } from '../src/core/errors.js';
+import { profileDirFor } from '../src/env/paths.js';
 import { createRaptorEnv } from './helpers/env.js';
 
 /**

@@ -11,9 +11,9 @@ import { killHard } from '../fixtures/processes.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
 import { probeCdp } from '../src/browser/connect.js';
 import { readKeepAlive, stopKeepAlive } from '../src/browser/keep-alive.js';
-import { crawlDirFor } from '../src/crawler/crawl.js';
+import { crawlDirFor } from '../src/env/paths.js';
 import { readJournal } from '../src/crawler/journal.js';
-import { profileDirFor } from '../src/restore.js';
+import { profileDirFor } from '../src/env/paths.js';
 import { createTempDir } from './helpers/temp-dir.js';
 import { spawnCrawler, type CrawlerRun } from './helpers/crawler-process.js';
 

@@ -6,8 +6,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isRaptorError } from '../src/errors.js';
-import { newKey } from '../src/encryption.js';
+import { isRaptorError } from '../src/core/errors.js';
+import { newKey } from '../src/crypto/encryption.js';
 import { SessionManager } from '../src/manager.js';
 import { runCli } from './helpers/cli.js';
 import { createTempDir } from './helpers/temp-dir.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logIn } from '../fixtures/site/drive.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
 import { launchBrowser } from '../src/browser/launch.js';
-import { isRaptorError } from '../src/errors.js';
+import { isRaptorError } from '../src/core/errors.js';
 import { ensureSession, type EnsureSessionOptions } from '../src/playwright/ensure-session.js';
 import { createRaptorEnv } from './helpers/env.js';
 import type { Browser } from 'playwright-core';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/store/open-store.js';
 import { poolStats } from '../src/store/pool.js';
-import type { PostgresSessionStore } from '../src/store/postgres.js';
+import type { PostgresSessionStore } from '../src/store/postgres/store.js';
 import type { SessionStore } from '../src/store/types.js';
 import { overlappingHolds, runFleet, seedPool } from './fleet/harness.js';
 import { ORIGIN } from './fleet/shared.js';

@@ -8,7 +8,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionManager } from '../src/manager.js';
-import { newRecord, serializeRecord } from '../src/record.js';
+import { newRecord, serializeRecord } from '../src/core/record.js';
 import { runCli } from './helpers/cli.js';
 import { createTempDir } from './helpers/temp-dir.js';
 import { claimSessionsDir } from '../src/fs/territory.js';

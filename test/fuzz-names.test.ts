@@ -7,9 +7,9 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRaptorError } from '../src/errors.js';
-import { fileNameFor } from '../src/names.js';
-import { newRecord } from '../src/record.js';
+import { isRaptorError } from '../src/core/errors.js';
+import { fileNameFor } from '../src/core/names.js';
+import { newRecord } from '../src/core/record.js';
 import { createFileStore } from '../src/store/file.js';
 import { createTempDir } from './helpers/temp-dir.js';
 

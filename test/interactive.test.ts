@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_PRESENT, logIn, readStatus } from '../fixtures/site/drive.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
-import { openInteractive } from '../src/interactive.js';
+import { openInteractive } from '../src/cli/commands/open.js';
 import { startCli } from './helpers/cli.js';
 import { createRaptorEnv } from './helpers/env.js';
 

@@ -6,7 +6,7 @@
 import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isRaptorError } from '../src/errors.js';
+import { isRaptorError } from '../src/core/errors.js';
 import { CrawlJournal, readJournal } from '../src/crawler/journal.js';
 import { createTempDir } from './helpers/temp-dir.js';
 

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logIn } from '../fixtures/site/drive.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
-import { createLogger } from '../src/log.js';
+import { createLogger } from '../src/env/log.js';
 import { SessionManager } from '../src/manager.js';
 import { runCli } from './helpers/cli.js';
 import { createRaptorEnv } from './helpers/env.js';

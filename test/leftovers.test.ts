@@ -7,8 +7,8 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readKeepAlive } from '../src/browser/keep-alive.js';
-import { isAlive } from '../src/store/file-lock.js';
-import { profileDirFor } from '../src/restore.js';
+import { isAlive } from '../src/fs/file-lock.js';
+import { profileDirFor } from '../src/env/paths.js';
 import { createRaptorEnv } from './helpers/env.js';
 
 describe('cleanup of crash leftovers', () => {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, redactUrl } from '../src/log.js';
+import { createLogger, redactUrl } from '../src/env/log.js';
 
 function capture() {
   let text = '';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fileNameFor, isSafeName } from '../src/names.js';
+import { fileNameFor, isSafeName } from '../src/core/names.js';
 
 describe('session name -> file name', () => {
   it('keeps safe names as they are', () => {

@@ -6,8 +6,8 @@ import { mkdir, readdir, readFile, symlink, truncate, utimes, writeFile } from '
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionManager } from '../src/manager.js';
-import { fileNameFor } from '../src/names.js';
-import { newRecord, serializeRecord, type SessionRecord } from '../src/record.js';
+import { fileNameFor } from '../src/core/names.js';
+import { newRecord, serializeRecord, type SessionRecord } from '../src/core/record.js';
 import { createTempDir } from './helpers/temp-dir.js';
 import { claimSessionsDir } from '../src/fs/territory.js';
 

@@ -12,9 +12,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startLoginApp, type LoginApp } from '../fixtures/login-app/server.js';
+import { startLoginApp } from '../fixtures/login-app/server.js';
 import { SessionManager } from '../src/manager.js';
-import { createPlaywrightProject, type PlaywrightProject } from './helpers/playwright-project.js';
+import { createPlaywrightProject } from './helpers/playwright-project.js';
 import { createTempDir } from './helpers/temp-dir.js';
 
 const config = (extra: string) => `

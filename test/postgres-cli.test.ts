@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newRecord, type SessionRecord } from '../src/record.js';
+import { newRecord, type SessionRecord } from '../src/core/record.js';
 import { createFileStore } from '../src/store/file.js';
 import { openStore } from '../src/store/open-store.js';
 import { ensureBuilt, runCli, type CliResult } from './helpers/cli.js';

@@ -4,12 +4,12 @@
  * feed surviving a dropped connection).
  */
 import { describe, expect, it } from 'vitest';
-import { isRaptorError } from '../src/errors.js';
-import { newRecord } from '../src/record.js';
-import { newKey } from '../src/encryption.js';
+import { isRaptorError } from '../src/core/errors.js';
+import { newRecord } from '../src/core/record.js';
+import { newKey } from '../src/crypto/encryption.js';
 import { withEncryption } from '../src/store/encrypting.js';
-import { loadPg } from '../src/store/postgres-client.js';
-import { openPostgresStore, type PostgresSessionStore } from '../src/store/postgres.js';
+import { loadPg } from '../src/store/postgres/client.js';
+import { openPostgresStore, type PostgresSessionStore } from '../src/store/postgres/store.js';
 import type { StoreEvent } from '../src/store/types.js';
 import { TEST_PG_URL, assertPostgresReachable, randomTable, sql, storeUrl } from './helpers/postgres.js';
 import { runStoreContract } from './store-contract.js';

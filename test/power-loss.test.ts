@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newRecord, serializeRecord } from '../src/record.js';
+import { newRecord, serializeRecord } from '../src/core/record.js';
 import { createFileStore } from '../src/store/file.js';
 import { PowerLossFs } from './helpers/power-loss-fs.js';
 import { createTempDir } from './helpers/temp-dir.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isRaptorError } from '../src/errors.js';
-import { STATE_MARKER, newRecord, parseRecordText, parseRecordValue, serializeRecord } from '../src/record.js';
+import { isRaptorError } from '../src/core/errors.js';
+import { STATE_MARKER, newRecord, parseRecordText, parseRecordValue, serializeRecord } from '../src/core/record.js';
 
 /** What Playwright 1.5x really writes, including keys it added over time. */
 const playwrightState = {

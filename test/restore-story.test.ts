@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_PRESENT, readStatus } from '../fixtures/site/drive.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
 import { readKeepAlive } from '../src/browser/keep-alive.js';
-import { profileDirFor } from '../src/restore.js';
+import { profileDirFor } from '../src/env/paths.js';
 import { createRaptorEnv } from './helpers/env.js';
 import { killHard, spawnTs } from '../fixtures/processes.js';
 

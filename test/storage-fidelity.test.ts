@@ -9,7 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
 import { launchBrowser } from '../src/browser/launch.js';
-import type { Cookie } from '../src/record.js';
+import type { Cookie } from '../src/core/record.js';
 import { runCli } from './helpers/cli.js';
 import { createRaptorEnv } from './helpers/env.js';
 

@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isRaptorError } from '../src/errors.js';
-import { newRecord, type SessionRecord } from '../src/record.js';
+import { isRaptorError } from '../src/core/errors.js';
+import { newRecord, type SessionRecord } from '../src/core/record.js';
 import type { SessionStore, StoreEvent } from '../src/store/types.js';
 
 export interface ContractContext {

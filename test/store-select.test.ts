@@ -5,12 +5,12 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isRaptorError } from '../src/errors.js';
+import { isRaptorError } from '../src/core/errors.js';
 import { SessionManager } from '../src/manager.js';
 import { FileSessionStore } from '../src/store/file.js';
 import { MemorySessionStore } from '../src/store/memory.js';
 import { openStore } from '../src/store/open-store.js';
-import { PostgresSessionStore } from '../src/store/postgres.js';
+import { PostgresSessionStore } from '../src/store/postgres/store.js';
 import { randomTable, sql, storeUrl } from './helpers/postgres.js';
 import { createTempDir } from './helpers/temp-dir.js';
 

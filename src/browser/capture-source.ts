@@ -5,9 +5,9 @@
  * whose id is recorded, never a newcomer that took the port between the check and the attach.
  */
 import type { Browser, BrowserContext } from 'playwright-core';
-import { RaptorError } from '../errors.js';
-import { redactUrl } from '../log.js';
-import { isCdpUrl, newRecord, parseRecordValue, type SessionStorageMap, type StorageState } from '../record.js';
+import { RaptorError } from '../core/errors.js';
+import { redactUrl } from '../env/log.js';
+import { isCdpUrl, newRecord, parseRecordValue, type SessionStorageMap, type StorageState } from '../core/record.js';
 import { captureContext, type Captured } from './capture.js';
 import { attachChecked, checkBrowser, requireNamedBrowser, type AttachableCheck } from './identity.js';
 

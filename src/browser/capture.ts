@@ -11,8 +11,8 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { BrowserContext, Page } from 'playwright-core';
-import { RaptorError } from '../errors.js';
-import type { SessionStorageMap, StorageState } from '../record.js';
+import { RaptorError } from '../core/errors.js';
+import type { SessionStorageMap, StorageState } from '../core/record.js';
 
 export interface Captured {
   storageState: StorageState;

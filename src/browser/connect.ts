@@ -6,8 +6,8 @@
  * `identity.ts`; paths that reach a recorded CDP URL go through it, not through this probe.
  */
 import type { Browser } from 'playwright-core';
-import { RaptorError } from '../errors.js';
-import { redactUrl } from '../log.js';
+import { RaptorError } from '../core/errors.js';
+import { redactUrl } from '../env/log.js';
 
 export type ProbeResult =
   | { alive: true; browserId: string; webSocketDebuggerUrl: string; product: string }

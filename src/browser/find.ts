@@ -4,7 +4,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { RaptorError } from '../errors.js';
+import { RaptorError } from '../core/errors.js';
 
 export interface FoundBrowser {
   executablePath: string;

@@ -23,8 +23,8 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { randomBytes } from 'node:crypto';
 import type { Browser } from 'playwright-core';
-import { RaptorError } from '../errors.js';
-import { redactUrl } from '../log.js';
+import { RaptorError } from '../core/errors.js';
+import { redactUrl } from '../env/log.js';
 import { connectCdp, probeCdp } from './connect.js';
 import { isOwnBrowserRunning, readKeepAlive } from './keep-alive.js';
 

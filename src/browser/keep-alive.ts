@@ -12,10 +12,10 @@ import { rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { RaptorError, errnoCode, isRaptorError } from '../errors.js';
+import { RaptorError, errnoCode, isRaptorError } from '../core/errors.js';
 import { ownDirs, ownSubdir, readOwnFile, removeOwnTree } from '../fs/territory.js';
-import { writeFileAtomic } from '../store/file-io.js';
-import { isAlive } from '../store/file-lock.js';
+import { writeFileAtomic } from '../fs/file-io.js';
+import { isAlive } from '../fs/file-lock.js';
 import { probeCdp } from './connect.js';
 import { chromiumArgs } from './find.js';
 

@@ -3,8 +3,8 @@
  * `newContext({ storageState })`, plus the sessionStorage Playwright does not restore.
  */
 import type { Browser, BrowserContext, BrowserContextOptions } from 'playwright-core';
-import { RaptorError } from '../errors.js';
-import type { BrowserType, SessionStorageMap, StorageState } from '../record.js';
+import { RaptorError } from '../core/errors.js';
+import type { BrowserType, SessionStorageMap, StorageState } from '../core/record.js';
 import { chromiumArgs, findBrowser, installHint } from './find.js';
 import { addSessionStorage } from './session-storage.js';
 

@@ -4,7 +4,7 @@
  * origin only while that tab's storage is still empty, so reloads keep what the app wrote.
  */
 import type { BrowserContext } from 'playwright-core';
-import type { SessionStorageMap } from '../record.js';
+import type { SessionStorageMap } from '../core/record.js';
 
 function restoreSessionStorage(saved: Record<string, Record<string, string>>): void {
   try {

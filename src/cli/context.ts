@@ -3,9 +3,10 @@
  * the SessionManager the way the user asked (`--dir`, else RAPTOR_SESSIONS_DIR / RAPTOR_HOME).
  */
 import type { Command } from 'commander';
-import { loadSettings, resolvePaths, type Paths } from '../config.js';
+import { loadSettings } from '../env/config.js';
+import { resolvePaths, type Paths } from '../env/paths.js';
 import { redactUrlsIn } from '../core/redact-url.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, type Logger } from '../env/log.js';
 import { SessionManager } from '../manager.js';
 import { humanLogStream } from './log-stream.js';
 import type { LogLevel } from './options.js';

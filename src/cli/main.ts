@@ -6,7 +6,7 @@
  */
 import { CommanderError, type Command } from 'commander';
 import { redactUrlsIn } from '../core/redact-url.js';
-import { exitCodeFor, isRaptorError } from '../errors.js';
+import { exitCodeFor, isRaptorError } from '../core/errors.js';
 import { fsFault } from '../fs/fs-errors.js';
 import type { Handler, Run } from './command.js';
 import { createCliContext, type CliIo } from './context.js';

@@ -4,7 +4,7 @@
  */
 import { maskRecord as maskAnyRecord } from '../core/mask.js';
 import { redactUrl } from '../core/redact-url.js';
-import type { SessionRecord } from '../record.js';
+import type { SessionRecord } from '../core/record.js';
 
 export { MASK, maskValue } from '../core/mask.js';
 

@@ -5,12 +5,12 @@
  */
 import { basename, extname } from 'node:path';
 import { describeJsonError } from '../core/json-error.js';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../core/duration.js';
 import { checkMetadata } from '../core/input-limits.js';
-import { RaptorError, type Issue } from '../errors.js';
+import { RaptorError, type Issue } from '../core/errors.js';
 import { readTextFile } from '../fs/read-text.js';
-import { MAX_FILE_BYTES, StorageStateSchema, type StorageState } from '../record.js';
-import type { Json } from '../sanitize.js';
+import { MAX_FILE_BYTES, StorageStateSchema, type StorageState } from '../core/record.js';
+import type { Json } from '../core/sanitize.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -8,9 +8,9 @@
  * Text typed by the user must be well-formed: a lone UTF-16 surrogate cannot be written as
  * UTF-8, and a control character in a tag would reach every terminal that lists it.
  */
-import { RaptorError } from '../errors.js';
-import { MAX_METADATA_BYTES, MAX_METADATA_DEPTH } from '../record.js';
-import { sanitizeJson, type Json } from '../sanitize.js';
+import { RaptorError } from './errors.js';
+import { MAX_METADATA_BYTES, MAX_METADATA_DEPTH } from './record.js';
+import { sanitizeJson, type Json } from './sanitize.js';
 
 export const MAX_TAGS = 100;
 export const MAX_TAG_LENGTH = 100;

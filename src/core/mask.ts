@@ -5,7 +5,7 @@
  * domains, paths, origins, flags, timestamps. Anything else, including keys Playwright adds in a
  * later version and unknown top-level keys of a newer session file, is masked whole.
  *
- * Used by `raptor show` (`src/cli/mask.ts`) and by the logger (`src/log.ts`). A masked value keeps
+ * Used by `raptor show` (`src/cli/mask.ts`) and by the logger (`src/env/log.ts`). A masked value keeps
  * only its length, never a prefix: the first characters of a token often identify it.
  */
 import { redactUrl } from './redact-url.js';

@@ -18,17 +18,18 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { probeCdp } from '../browser/connect.js';
-import { RaptorError, isRaptorError } from '../errors.js';
+import { RaptorError, isRaptorError } from '../core/errors.js';
 import { SessionManager } from '../manager.js';
-import { stemFor } from '../names.js';
+import { stemFor } from '../core/names.js';
 import { ownDirs } from '../fs/territory.js';
 import { isRetired } from '../store/pool.js';
-import type { RestoredSession, RestoreOptions } from '../restore.js';
-import { sanitizeJson, type Json } from '../sanitize.js';
+import type { RestoredSession, RestoreOptions } from '../browser/restore.js';
+import { sanitizeJson, type Json } from '../core/sanitize.js';
 import { HealthMeter } from './health.js';
 import { EPOCH_FILE } from './fence.js';
 import { CrawlJournal, type JournalOptions } from './journal.js';
-import { OWNER_LOCK, readHeartbeat, takeOwnership, type Ownership } from './owner.js';
+import { CRAWL_FILES, HOME_DIRS, crawlDirFor } from '../env/paths.js';
+import { readHeartbeat, takeOwnership, type Ownership } from './owner.js';
 import { TabLedger } from './tabs.js';
 import { prepareBrowser } from './takeover.js';
 import type { CrawlState, Progress } from './state.js';
@@ -78,10 +79,6 @@ export interface PageTask {
 export type PageHandler = (task: PageTask) => Promise<Json | void>;
 
 const MAX_RESULT_BYTES = 16 * 1024;
-
-export function crawlDirFor(home: string, session: string): string {
-  return join(home, 'crawls', stemFor(session));
-}
 
 export class Crawl {
   /** `reattached` when the kept-alive browser survived, `relaunched` otherwise. */
@@ -135,7 +132,7 @@ export class Crawl {
     try {
       const record = await manager.get(options.session); // NOT_FOUND before anything is created
       if (isRetired(record)) throw retiredError(record.name, record.metadata['retired']);
-      ownDirs(manager.paths.home, ['crawls', stemFor(options.session)]); // territory: a link at crawls/ or crawls/<stem> is FOREIGN_DIRECTORY
+      ownDirs(manager.paths.home, [HOME_DIRS.crawls, stemFor(options.session)]); // territory: a link at crawls/ or crawls/<stem> is FOREIGN_DIRECTORY
       owner = await takeOwnership(dir, options.session, heartbeatMs);
       const mode = options.mode ?? 'auto';
       if (mode === 'restart') await forgetProgress(dir);
@@ -451,7 +448,7 @@ function retiredError(session: string, retired: unknown): RaptorError {
 async function forgetProgress(dir: string): Promise<void> {
   const { readdir } = await import('node:fs/promises');
   for (const name of await readdir(dir)) {
-    if (name === OWNER_LOCK || name === EPOCH_FILE) continue; // ours now; the epoch never goes back
+    if (name === CRAWL_FILES.ownerLock || name === EPOCH_FILE) continue; // ours now; the epoch never goes back
     await rm(join(dir, name), { force: true });
   }
 }

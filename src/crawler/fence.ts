@@ -12,7 +12,7 @@
  */
 import { closeSync, constants, fsyncSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RaptorError, errnoCode } from '../errors.js';
+import { RaptorError, errnoCode } from '../core/errors.js';
 
 export const EPOCH_FILE = 'epoch';
 /** Any file name that carries an epoch: `snapshot-e3.json`, `journal-e3-7.ndjson`. */

@@ -1,4 +1,5 @@
-export { Crawl, crawlDirFor, normalizeUrl } from './crawl.js';
+export { Crawl, normalizeUrl } from './crawl.js';
+export { crawlDirFor } from '../env/paths.js';
 export type { CrawlOptions, PageHandler, PageTask } from './crawl.js';
 export { inspectCrawl, listCrawls } from './inspect.js';
 export type { CrawlReport, CrawlStatus, Recommendation } from './inspect.js';

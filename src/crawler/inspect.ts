@@ -4,14 +4,14 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RaptorError, errnoCode, isRaptorError } from '../errors.js';
+import { RaptorError, errnoCode, isRaptorError } from '../core/errors.js';
 import type { SessionManager } from '../manager.js';
-import { isStale, readOwner } from '../store/file-lock.js';
+import { isStale, readOwner } from '../fs/file-lock.js';
 import { isRetired } from '../store/pool.js';
-import { sessionExpired } from '../validate.js';
-import { crawlDirFor } from './crawl.js';
+import { sessionExpired } from '../core/validate.js';
 import { readJournal } from './journal.js';
-import { OWNER_LOCK, readHeartbeat, type Heartbeat } from './owner.js';
+import { CRAWL_FILES, crawlDirFor, crawlsDirIn } from '../env/paths.js';
+import { readHeartbeat, type Heartbeat } from './owner.js';
 import type { Progress } from './state.js';
 
 export type CrawlStatus = 'running' | 'paused' | 'crashed' | 'completed' | 'corrupt';
@@ -40,14 +40,14 @@ const EMPTY: Progress = { total: 0, pending: 0, inFlight: 0, completed: 0, faile
 export async function inspectCrawl(manager: SessionManager, session: string): Promise<CrawlReport> {
   const dir = crawlDirFor(manager.paths.home, session);
   if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) {
-    throw new RaptorError('NOT_FOUND', `No crawl of \`${session}\` in ${join(manager.paths.home, 'crawls')}. Run \`raptor crawl status\` to see every crawl.`);
+    throw new RaptorError('NOT_FOUND', `No crawl of \`${session}\` in ${crawlsDirIn(manager.paths.home)}. Run \`raptor crawl status\` to see every crawl.`);
   }
   return inspectDir(manager, session, dir);
 }
 
 /** Every crawl under `$RAPTOR_HOME/crawls`, by the session name its heartbeat records. */
 export async function listCrawls(manager: SessionManager): Promise<CrawlReport[]> {
-  const root = join(manager.paths.home, 'crawls');
+  const root = crawlsDirIn(manager.paths.home);
   const names = await readdir(root).catch((error: unknown) => {
     if (errnoCode(error) === 'ENOENT') return [] as string[];
     throw error;
@@ -64,7 +64,7 @@ export async function listCrawls(manager: SessionManager): Promise<CrawlReport[]
 async function inspectDir(manager: SessionManager, session: string, dir: string, known?: Heartbeat): Promise<CrawlReport> {
   const heartbeat = known ?? (await readHeartbeat(dir));
   const heartbeatMs = heartbeat?.intervalMs ?? 1000;
-  const lockPath = join(dir, OWNER_LOCK);
+  const lockPath = join(dir, CRAWL_FILES.ownerLock);
   const holder = readOwner(lockPath);
   const locked = await stat(lockPath).then(() => true, () => false);
   const ownerAlive = locked && !(await isStale(lockPath, 3 * heartbeatMs));

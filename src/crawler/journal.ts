@@ -19,7 +19,7 @@
 import { closeSync, constants, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RaptorError, errnoCode } from '../errors.js';
+import { RaptorError, errnoCode } from '../core/errors.js';
 import { appendWholeSync } from '../fs/append-whole.js';
 import { fsFault, mappingFaults } from '../fs/fs-errors.js';
 import { CrawlState, type CrawlEvent, type UrlEntry } from './state.js';

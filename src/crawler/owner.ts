@@ -5,17 +5,15 @@
  * whose heartbeat is older than 3 intervals, has crashed and the crawl can be taken over.
  * Taking it bumps the crawl's epoch (fence.ts): an old owner that wakes up stops before writing.
  */
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { errnoCode } from '../errors.js';
-import { writeFileAtomic } from '../store/file-io.js';
-import { acquireLock, isAlive, readOwner } from '../store/file-lock.js';
+import { writeFileAtomic } from '../fs/file-io.js';
+import { readJsonObject } from '../fs/json-file.js';
+import { acquireLock, isAlive, readOwner } from '../fs/file-lock.js';
+import { CRAWL_FILES } from '../env/paths.js';
 import { bumpEpoch, Fence } from './fence.js';
 import type { Progress } from './state.js';
 
-export const HEARTBEAT_FILE = 'heartbeat.json';
-export const OWNER_LOCK = 'owner.lock';
 
 export interface Heartbeat {
   session: string;
@@ -57,7 +55,7 @@ export interface Ownership {
 }
 
 export async function takeOwnership(dir: string, session: string, heartbeatMs: number): Promise<Ownership> {
-  const lockPath = join(dir, OWNER_LOCK);
+  const lockPath = join(dir, CRAWL_FILES.ownerLock);
   // A lock file still there is the lock of an owner that did not release it: read who it was before breaking it.
   const before = readOwner(lockPath);
   const release = await acquireLock(lockPath, {
@@ -81,17 +79,12 @@ export async function takeOwnership(dir: string, session: string, heartbeatMs: n
     async beat(heartbeat) {
       fence.check();
       const full: Heartbeat = { ...heartbeat, pid: process.pid, host: hostname(), startedAt, at: new Date().toISOString(), intervalMs: heartbeatMs, epoch: fence.epoch };
-      await writeFileAtomic(dir, HEARTBEAT_FILE, `${JSON.stringify(full, null, 2)}\n`);
+      await writeFileAtomic(dir, CRAWL_FILES.heartbeat, `${JSON.stringify(full, null, 2)}\n`);
     },
     release,
   };
 }
 
 export async function readHeartbeat(dir: string): Promise<Heartbeat | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, HEARTBEAT_FILE), 'utf8')) as Heartbeat;
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;
-    throw error;
-  }
+  return (await readJsonObject(join(dir, CRAWL_FILES.heartbeat))) as Heartbeat | undefined;
 }

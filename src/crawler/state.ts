@@ -2,7 +2,7 @@
  * The crawl's URL table: every URL with its state, attempts and result. Pure: it changes only
  * by applying journal events, so replaying the journal over a snapshot rebuilds it exactly.
  */
-import type { Json } from '../sanitize.js';
+import type { Json } from '../core/sanitize.js';
 
 export type UrlState = 'pending' | 'in-flight' | 'completed' | 'failed';
 

@@ -11,7 +11,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { httpBase, probeCdp } from '../browser/connect.js';
-import { errnoCode, isRaptorError } from '../errors.js';
+import { errnoCode, isRaptorError } from '../core/errors.js';
 
 export const TABS_FILE = 'tabs.json';
 

@@ -14,8 +14,8 @@
  */
 import { isOwnBrowserRunning, readKeepAlive, stopKeepAlive } from '../browser/keep-alive.js';
 import type { SessionManager } from '../manager.js';
-import type { SessionRecord } from '../record.js';
-import { profileDirFor } from '../restore.js';
+import type { SessionRecord } from '../core/record.js';
+import { profileDirFor } from '../env/paths.js';
 import type { PreviousOwner } from './owner.js';
 import { closeStrayTabs, readTabs } from './tabs.js';
 

@@ -13,10 +13,11 @@
  */
 import { constants } from 'node:fs';
 import { link, open, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { errnoCode } from '../errors.js';
+import { dirname, join } from 'node:path';
+import { RaptorError, errnoCode } from '../core/errors.js';
+import { KEY_FILE } from '../env/paths.js';
 import { fsFault } from '../fs/fs-errors.js';
-import { keyId, parseKey, type Key } from '../encryption.js';
+import { keyId, newKey, parseKey, type Key } from './encryption.js';
 
 export type KeyFileRead =
   | { state: 'absent'; path: string }
@@ -115,3 +116,17 @@ export async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+
+/**
+ * Turning encryption on creates the key file (0600) unless one is there. A key file that is there
+ * but unusable (damaged, a link, readable by others) is never replaced: it may be the only key that
+ * opens the sessions, so the user is told what is wrong with it instead.
+ */
+export async function ensureKeyFile(home: string): Promise<void> {
+  const path = join(home, KEY_FILE);
+  const existing = await readKeyFile(path);
+  if (existing.state === 'unusable') {
+    throw new RaptorError('ENCRYPTION_KEY', `The setting was not changed: ${existing.problem}. raptor does not create a new key over it, since it may be the only key that opens your sessions; if none is sealed with it, remove it and run this again.`);
+  }
+  if (existing.state === 'absent') await writeKeyFile(path, newKey()); // `false` when another process just created one: that one is used
+}

@@ -15,8 +15,9 @@
  *   that need only metadata never need the key.
  */
 import { join } from 'node:path';
-import { RaptorError } from '../errors.js';
-import { KEY_FILE, NEXT_KEY_FILE, parseKey, type Key } from '../encryption.js';
+import { RaptorError } from '../core/errors.js';
+import { KEY_FILE, NEXT_KEY_FILE } from '../env/paths.js';
+import { parseKey, type Key } from './encryption.js';
 import { readKeyFile, type KeyFileRead } from './key-file.js';
 
 export interface KeyPolicy {
@@ -137,4 +138,17 @@ function haveKeys(keys: readonly Key[]): string {
 
 function fail(message: string): never {
   throw new RaptorError('ENCRYPTION_KEY', message);
+}
+
+/** The keys raptor would use: `current` seals new sessions, `all` open stored ones. */
+export interface KeyRing {
+  current: Key | undefined;
+  all: Key[];
+}
+
+/** For `doctor`: the key policy's view. Throws what stands in the way of sealing a new session. */
+export async function loadKeyRing(home: string, env: NodeJS.ProcessEnv = process.env): Promise<KeyRing> {
+  const policy = await loadKeyPolicy(home, env);
+  if (!policy.configured) return { current: undefined, all: [] };
+  return { current: policy.sealer(undefined, '(new session)'), all: [...policy.openers] };
 }

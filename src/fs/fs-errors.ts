@@ -9,7 +9,7 @@
  */
 import { statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { RaptorError, errnoCode, isRaptorError } from '../errors.js';
+import { RaptorError, errnoCode, isRaptorError } from '../core/errors.js';
 
 /** `DISK_FULL` or `READ_ONLY` for a fault of the disk under `path`; `undefined` for any other error. */
 export function fsFault(error: unknown, path: string): RaptorError | undefined {

@@ -4,7 +4,7 @@
  * caller's code and the limit named, never a half-decoded string or an out-of-memory crash.
  */
 import { open } from 'node:fs/promises';
-import { RaptorError, errnoCode, type ErrorCode } from '../errors.js';
+import { RaptorError, errnoCode, type ErrorCode } from '../core/errors.js';
 import { decodeUtf8 } from './utf8.js';
 
 export interface ReadTextOptions {

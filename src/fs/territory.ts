@@ -17,7 +17,7 @@
 import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, writeSync, type Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RaptorError, errnoCode } from '../errors.js';
+import { RaptorError, errnoCode } from '../core/errors.js';
 
 /** The marker file that makes a directory raptor's: `{ "raptor": "sessions", "version": 1, "markedAt": … }`. */
 export const MARKER_FILE = '.raptor-sessions';

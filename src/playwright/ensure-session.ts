@@ -14,23 +14,22 @@
  * process that ask for the role right after it was verified reuse that verification instead of
  * checking again, and a worker that waited on the lock trusts any check made while it waited.
  */
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 // Types from the user's Playwright Test, the one package of theirs this entry is sure to share:
 // `playwright-core` may be a second copy when it was installed in the same step (see package.json).
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from '@playwright/test';
 import { captureContext } from '../browser/capture.js';
 import { launchBrowser, toPlaywrightState, type BrowserLaunchOptions } from '../browser/launch.js';
 import { addSessionStorage } from '../browser/session-storage.js';
-import { resolvePaths } from '../config.js';
-import { parseDuration } from '../duration.js';
-import { RaptorError } from '../errors.js';
+import { HOME_DIRS, loginLockPath, playwrightStatePath, resolvePaths } from '../env/paths.js';
+import { parseDuration } from '../core/duration.js';
+import { RaptorError } from '../core/errors.js';
 import { SessionManager } from '../manager.js';
-import { stemFor } from '../names.js';
 import { ownDirs } from '../fs/territory.js';
-import type { SessionRecord } from '../record.js';
-import { writeFileAtomic } from '../store/file-io.js';
-import { withLock } from '../store/file-lock.js';
-import { sessionExpired } from '../validate.js';
+import type { SessionRecord } from '../core/record.js';
+import { writeFileAtomic } from '../fs/file-io.js';
+import { withLock } from '../fs/file-lock.js';
+import { sessionExpired } from '../core/validate.js';
 import { missingLoginEvidence } from './login-evidence.js';
 import { VERIFIED_REUSE_MS, clearFailed, failedSince, recentlyVerified, stampFailed, stampVerified } from './login-stamps.js';
 
@@ -89,11 +88,7 @@ export interface EnsuredSession {
 
 /** Where `ensureSession` mirrors a role's state for `use: { storageState }`: `$RAPTOR_HOME/playwright/<name>.json`. Synchronous, for configs. */
 export function sessionStatePath(name: string, env: NodeJS.ProcessEnv = process.env): string {
-  return statePathIn(resolvePaths({ env }).home, name);
-}
-
-function statePathIn(home: string, name: string): string {
-  return join(home, 'playwright', `${stemFor(name)}.json`);
+  return playwrightStatePath(resolvePaths({ env }).home, name);
 }
 
 export async function ensureSession(name: string, options: EnsureSessionOptions): Promise<EnsuredSession> {
@@ -121,8 +116,8 @@ export async function ensureSession(name: string, options: EnsureSessionOptions)
     const firstProblem = await usable(first);
     if (!firstProblem) return { record: first!, loggedIn: false, statePath: await writeStateFile(manager, first!) };
 
-    const lockPath = join(home, 'locks', `${stemFor(name)}.login.lock`);
-    ownDirs(home, ['locks']); // territory: a `locks` that is a link or a file is FOREIGN_DIRECTORY
+    const lockPath = loginLockPath(home, name);
+    ownDirs(home, [HOME_DIRS.locks]); // territory: a `locks` that is a link or a file is FOREIGN_DIRECTORY
     const loginTimeout = options.loginTimeout ?? 60_000;
     const waitingSince = Date.now();
     return await withLock(
@@ -240,8 +235,8 @@ async function runLogin(browser: Browser, name: string, options: EnsureSessionOp
 
 /** Mirrors the session as a Playwright state file (0600, atomic) for `use: { storageState }`. */
 async function writeStateFile(manager: SessionManager, record: SessionRecord): Promise<string> {
-  const path = statePathIn(manager.paths.home, record.name);
-  ownDirs(manager.paths.home, ['playwright']); // territory: never a link out of RAPTOR_HOME
+  const path = playwrightStatePath(manager.paths.home, record.name);
+  ownDirs(manager.paths.home, [HOME_DIRS.playwright]); // territory: never a link out of RAPTOR_HOME
   await writeFileAtomic(dirname(path), basename(path), `${JSON.stringify(record.storageState, null, 2)}\n`);
   return path;
 }

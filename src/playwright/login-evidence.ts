@@ -8,7 +8,7 @@
  * every one of them must be there. A site that sets cookies for anonymous visitors defeats the
  * first rule: such a role needs `authCookies` or, better, a `check`.
  */
-import type { SessionStorageMap, StorageState } from '../record.js';
+import type { SessionStorageMap, StorageState } from '../core/record.js';
 
 /** Why `state` does not show a login, or `undefined` when it does. */
 export function missingLoginEvidence(state: StorageState, sessionStorage: SessionStorageMap | undefined, authCookies: string[] | undefined): string | undefined {

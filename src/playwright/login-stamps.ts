@@ -15,9 +15,9 @@
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stemFor } from '../names.js';
-import type { SessionRecord } from '../record.js';
-import { nodeFs, writeFileAtomic } from '../store/file-io.js';
+import { loginStampFile, playwrightDirIn } from '../env/paths.js';
+import type { SessionRecord } from '../core/record.js';
+import { nodeFs, writeFileAtomic } from '../fs/file-io.js';
 
 /**
  * How long a passed `check()` is trusted by other workers and processes: a minute covers the
@@ -28,8 +28,8 @@ export const VERIFIED_REUSE_MS = 60_000;
 
 type Stamped = Pick<SessionRecord, 'name' | 'revision' | 'updatedAt'>;
 
-const dirOf = (home: string) => join(home, 'playwright');
-const fileOf = (name: string, kind: 'verified' | 'failed') => `${stemFor(name)}.${kind}.json`;
+const dirOf = playwrightDirIn;
+const fileOf = loginStampFile;
 
 function readJson(home: string, name: string, kind: 'verified' | 'failed'): Record<string, unknown> | undefined {
   try {

@@ -21,9 +21,9 @@ import { captureContext } from '../browser/capture.js';
 import { chromiumArgs, findBrowserSync } from '../browser/find.js';
 import { toPlaywrightState } from '../browser/launch.js';
 import { addSessionStorage } from '../browser/session-storage.js';
-import { RaptorError, isRaptorError } from '../errors.js';
+import { RaptorError, isRaptorError } from '../core/errors.js';
 import { SessionManager } from '../manager.js';
-import type { SessionRecord } from '../record.js';
+import type { SessionRecord } from '../core/record.js';
 import { contextWithSession, ensureSession, staleReason, type RoleOptions } from './ensure-session.js';
 
 export { expect };

@@ -1,16 +1,16 @@
 /**
  * Encryption at rest as a store decorator: any store (file, memory, PostgreSQL) keeps sessions
- * with their browser state sealed (`src/encryption.ts`), while everything above sees plain
+ * with their browser state sealed (`src/crypto/encryption.ts`), while everything above sees plain
  * records. Summaries are never encrypted, so `list()` and cleanup work without the key.
  *
  * Which key opens a state and which key a write seals it with is the key policy's
  * (`src/crypto/key-policy.ts`): a write re-seals with the key of the stored version, and is
  * refused when that key is not at hand, so no write here ever moves a session to another key.
  */
-import { policyFromKeys, type KeyPolicy } from '../crypto/key-policy.js';
-import { open, seal, type Key, type KeyRing } from '../encryption.js';
-import { RaptorError, isRaptorError } from '../errors.js';
-import { parseRecordValue, type SessionRecord } from '../record.js';
+import { policyFromKeys, type KeyPolicy, type KeyRing } from '../crypto/key-policy.js';
+import { open, seal, type Key } from '../crypto/encryption.js';
+import { RaptorError, isRaptorError } from '../core/errors.js';
+import { parseRecordValue, type SessionRecord } from '../core/record.js';
 import type { PoolLease, PutOptions, SessionStore, UpdateFn } from './types.js';
 
 const EMPTY_STATE = { cookies: [], origins: [] };

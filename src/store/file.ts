@@ -11,9 +11,9 @@ import { readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { watch as chokidarWatch } from 'chokidar';
-import { RaptorError, errnoCode, isRaptorError } from '../errors.js';
+import { RaptorError, errnoCode, isRaptorError } from '../core/errors.js';
 import { claimSessionsDir, createFileExclusive, entryAt, ownSubdir, readOwnFile } from '../fs/territory.js';
-import { fileNameFor, isSessionFileName } from '../names.js';
+import { fileNameFor, isSessionFileName } from '../core/names.js';
 import {
   NEWER_VERSION,
   parseRecordText,
@@ -23,9 +23,9 @@ import {
   toSummary,
   type SessionRecord,
   type SessionSummary,
-} from '../record.js';
-import { TEMP_SUFFIX, nodeFs, readSessionFile, syncDir, writeFileAtomic, type DurableFs } from './file-io.js';
-import { withLock } from './file-lock.js';
+} from '../core/record.js';
+import { nodeFs, readSessionFile, syncDir, writeFileAtomic, type DurableFs } from '../fs/file-io.js';
+import { withLock } from '../fs/file-lock.js';
 import { fsFault, mappingFaults } from '../fs/fs-errors.js';
 import { nextRevision } from './revision.js';
 import { createLeaseHandle, leaseIsHeld, type LeaseState } from './lease.js';

@@ -1,5 +1,5 @@
 /** The part of a lease every store shares: its state and the handle given to the holder. */
-import { RaptorError } from '../errors.js';
+import { RaptorError } from '../core/errors.js';
 import type { Lease } from './types.js';
 
 export interface LeaseState {

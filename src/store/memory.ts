@@ -3,9 +3,9 @@
  * Records are kept serialized, so a caller can never mutate what is stored.
  */
 import { randomBytes } from 'node:crypto';
-import { RaptorError } from '../errors.js';
-import { assertValidName } from '../names.js';
-import { parseRecordText, parseRecordValue, serializeRecord, toSummary, type SessionRecord, type SessionSummary } from '../record.js';
+import { RaptorError } from '../core/errors.js';
+import { assertValidName } from '../core/names.js';
+import { parseRecordText, parseRecordValue, serializeRecord, toSummary, type SessionRecord, type SessionSummary } from '../core/record.js';
 import { nextRevision } from './revision.js';
 import { createLeaseHandle, leaseIsHeld, type LeaseState } from './lease.js';
 import { acquireFromLeases, leaseLost } from './pool.js';

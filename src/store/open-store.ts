@@ -9,10 +9,10 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from '../log.js';
+import type { Logger } from '../env/log.js';
 import { createFileStore } from './file.js';
 import { createMemoryStore } from './memory.js';
-import { isPostgresUrl } from './postgres-client.js';
+import { isPostgresUrl } from './postgres/client.js';
 import type { SessionStore } from './types.js';
 
 export interface OpenStoreOptions {
@@ -22,7 +22,7 @@ export interface OpenStoreOptions {
 
 export async function openStore(spec: string, options: OpenStoreOptions = {}): Promise<SessionStore> {
   if (isPostgresUrl(spec)) {
-    const { openPostgresStore } = await import('./postgres.js');
+    const { openPostgresStore } = await import('./postgres/store.js');
     return openPostgresStore({ url: spec, ...(options.logger ? { logger: options.logger } : {}) });
   }
   if (spec === 'memory:') return createMemoryStore();

@@ -7,9 +7,9 @@
  * (export, import, any store). The PostgreSQL store mirrors it into columns for its queries.
  */
 import { z } from 'zod';
-import { RaptorError, isRaptorError } from '../errors.js';
-import { isExpired, parseRecordValue, type SessionRecord, type SessionSummary } from '../record.js';
-import type { Json } from '../sanitize.js';
+import { RaptorError, isRaptorError } from '../core/errors.js';
+import { isExpired, parseRecordValue, type SessionRecord, type SessionSummary } from '../core/record.js';
+import type { Json } from '../core/sanitize.js';
 import type { AcquireOptions, Lease, LeaseOptions, PoolLease, ReleaseOptions, SessionFilter } from './types.js';
 
 /** Crawlee's defaults (`SessionOptions`). */

@@ -1,6 +1,6 @@
 /** Optimistic concurrency, the same for every store: check `expectedRevision`, then stamp the next revision. */
-import { RaptorError } from '../errors.js';
-import type { SessionRecord } from '../record.js';
+import { RaptorError } from '../core/errors.js';
+import type { SessionRecord } from '../core/record.js';
 import type { PutOptions } from './types.js';
 
 /** The record as it will be stored over revision `current` (0 = absent), or `REVISION_CONFLICT`. */

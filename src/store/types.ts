@@ -2,8 +2,8 @@
  * The one contract every session store implements (DESIGN.md "Store interface").
  * `test/store-contract.ts` checks it against every backend. Nothing here knows Playwright.
  */
-import type { SessionRecord, SessionStorageMap, SessionSummary, StorageState } from '../record.js';
-import type { Json } from '../sanitize.js';
+import type { SessionRecord, SessionStorageMap, SessionSummary, StorageState } from '../core/record.js';
+import type { Json } from '../core/sanitize.js';
 
 export interface SessionFilter {
   /** Only sessions carrying this tag. */

@@ -11,9 +11,8 @@ import { chmod, link, lutimes, mkdir, readFile, readdir, rm, symlink, utimes, wr
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionManager } from '../../src/manager.js';
-import { keyId, newKey } from '../../src/encryption.js';
+import { keyId, newKey } from '../../src/crypto/encryption.js';
 import { readKeyFile, writeKeyFile } from '../../src/crypto/key-file.js';
-import { isRaptorError } from '../../src/errors.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { createTempDir } from '../helpers/temp-dir.js';
 

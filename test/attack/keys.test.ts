@@ -20,7 +20,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli as runInProcess } from '../../src/cli/main.js';
 import { SessionManager } from '../../src/manager.js';
-import { newRecord } from '../../src/record.js';
+import { newRecord } from '../../src/core/record.js';
 import { createFileStore } from '../../src/store/file.js';
 import type { SessionStore } from '../../src/store/types.js';
 import { cleanEnv, ensureBuilt, runCli, type CliResult } from '../helpers/cli.js';

@@ -14,9 +14,9 @@
  */
 import { createInterface } from 'node:readline';
 import { SessionManager } from '../../src/manager.js';
-import { isRaptorError } from '../../src/errors.js';
-import { newRecord } from '../../src/record.js';
-import { openPostgresStore } from '../../src/store/postgres.js';
+import { isRaptorError } from '../../src/core/errors.js';
+import { newRecord } from '../../src/core/record.js';
+import { openPostgresStore } from '../../src/store/postgres/store.js';
 
 const [url, mode, ...args] = process.argv.slice(2);
 const say = (line: unknown): void => void process.stdout.write(`${JSON.stringify(line)}\n`);

@@ -23,7 +23,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newRecord, serializeRecord } from '../../src/record.js';
+import { newRecord, serializeRecord } from '../../src/core/record.js';
 import { runCli as runInProcess } from '../../src/cli/main.js';
 import { cleanEnv, runCli, startCli } from '../helpers/cli.js';
 import { TEST_PG_URL, randomTable, sql } from '../helpers/postgres.js';

@@ -24,7 +24,7 @@ import { chromiumArgs } from '../../src/browser/find.js';
 import { readKeepAlive, stopKeepAlive } from '../../src/browser/keep-alive.js';
 import { Crawl } from '../../src/crawler/crawl.js';
 import { SessionManager } from '../../src/manager.js';
-import { isAlive } from '../../src/store/file-lock.js';
+import { isAlive } from '../../src/fs/file-lock.js';
 import { killHard } from '../../fixtures/processes.js';
 import { ensureBuilt, runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { createTempDir } from '../helpers/temp-dir.js';

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { newRecord } from '../../src/record.js';
+import { newRecord } from '../../src/core/record.js';
 import type { SessionStore } from '../../src/store/types.js';
 import { ORIGIN, type WorkerConfig } from './shared.js';
 

@@ -7,7 +7,7 @@
  * `dropFileSync` / `dropDirSync` model a store with that fsync removed, to show the test catches it.
  */
 import { dirname } from 'node:path';
-import { nodeFs, type DurableFs } from '../../src/store/file-io.js';
+import { nodeFs, type DurableFs } from '../../src/fs/file-io.js';
 
 type Op =
   | { t: 'create'; path: string; text: string }

@@ -4,7 +4,7 @@
  * `--dry-run` really changes nothing and the report lists everything that was done.
  */
 import type { Command } from 'commander';
-import type { CleanupResult } from '../../cleanup.js';
+import type { CleanupResult } from '../../maintenance/cleanup.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { examples, quote, type CommandOutput } from '../output.js';

@@ -1,6 +1,7 @@
 /** `raptor config get|set|unset|list|path`: the settings in `<RAPTOR_HOME>/config.json`. */
 import type { Command } from 'commander';
-import { SETTING_KEYS, assertSettingKey, loadSettings, setSetting, unsetSetting, type Settings } from '../../config.js';
+import { SETTING_KEYS, assertSettingKey, loadSettings, setSetting, unsetSetting, type Settings } from '../../env/config.js';
+import { ensureKeyFile } from '../../crypto/key-file.js';
 import type { Run } from '../command.js';
 import type { CliContext } from '../context.js';
 import { examples, formatFields, type CommandOutput } from '../output.js';
@@ -55,7 +56,11 @@ export async function getSetting(cli: CliContext, key: string): Promise<CommandO
 }
 
 export async function changeSetting(cli: CliContext, key: string, text: string): Promise<CommandOutput> {
-  const value = (await setSetting(cli.paths, key, text, cli.env))[key as keyof Settings] ?? null;
+  // Turning encryption on without RAPTOR_KEY needs a key file: created before the setting is written.
+  const keyFirst = async (next: Settings): Promise<void> => {
+    if (key === 'encryption' && next.encryption === 'on' && !cli.env['RAPTOR_KEY']) await ensureKeyFile(cli.paths.home);
+  };
+  const value = (await setSetting(cli.paths, key, text, keyFirst))[key as keyof Settings] ?? null;
   return { data: { key, value, file: cli.paths.configFile }, text: () => `Set ${key} = ${String(value)} in ${cli.paths.configFile}.` };
 }
 

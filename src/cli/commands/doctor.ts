@@ -8,12 +8,13 @@ import { access, lstat, readdir, stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { findBrowser } from '../../browser/find.js';
-import { loadSettings, type Settings } from '../../config.js';
-import { errnoCode } from '../../errors.js';
-import { isSessionFileName } from '../../names.js';
+import { loadSettings, type Settings } from '../../env/config.js';
+import { KEY_FILE } from '../../env/paths.js';
+import { errnoCode } from '../../core/errors.js';
+import { isSessionFileName } from '../../core/names.js';
 import { QUARANTINE_DIR } from '../../store/file.js';
 import { chooseStore, storeDir } from '../../store/open-store.js';
-import { isPostgresUrl } from '../../store/postgres-client.js';
+import { isPostgresUrl } from '../../store/postgres/client.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { examples, type CommandOutput } from '../output.js';
@@ -84,7 +85,7 @@ export async function doctor(cli: CliContext): Promise<CommandOutput> {
 
 /** Encryption on needs a key; a key file must be 0600. */
 async function checkEncryption(cli: CliContext, settings: Settings, add: Add): Promise<void> {
-  const { KEY_FILE, loadKeyRing } = await import('../../encryption.js');
+  const { loadKeyRing } = await import('../../crypto/key-policy.js');
   const keyPath = join(cli.paths.home, KEY_FILE);
   const mode = await stat(keyPath).then((s) => s.mode & 0o777, () => undefined);
   if (mode !== undefined && mode !== 0o600) add('key', 'fail', `key file ${keyPath} has mode ${mode.toString(8)}; run \`chmod 600 ${keyPath}\``);

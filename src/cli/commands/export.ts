@@ -6,9 +6,9 @@
  */
 import { chmod, open, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { errnoCode } from '../../errors.js';
-import { serializeRecord, type SessionRecord } from '../../record.js';
-import { exportRecords, recordLine } from '../../transfer.js';
+import { errnoCode } from '../../core/errors.js';
+import { serializeRecord, type SessionRecord } from '../../core/record.js';
+import { exportRecords, recordLine } from '../../maintenance/transfer.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { usage } from '../options.js';

@@ -6,11 +6,11 @@
  * Never replaces an existing session without `--force`.
  */
 import { Option, type Command } from 'commander';
-import { RaptorError, isRaptorError } from '../../errors.js';
+import { RaptorError, isRaptorError } from '../../core/errors.js';
 import type { SaveOptions, SaveSource } from '../../manager.js';
-import { parseRecordValue, type SessionRecord } from '../../record.js';
+import { parseRecordValue, type SessionRecord } from '../../core/record.js';
 import { readTextFile } from '../../fs/read-text.js';
-import { importRecords, parseBundle } from '../../transfer.js';
+import { importRecords, parseBundle } from '../../maintenance/transfer.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { nameFromFile, parseStorageState, readJsonFile, usage } from '../options.js';

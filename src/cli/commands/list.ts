@@ -1,7 +1,7 @@
 /** `raptor list`: the saved sessions, one line each. Reads only the cheap head of each file. */
 import type { Command } from 'commander';
 import type { BrowserCheck } from '../../browser/identity.js';
-import type { SessionSummary } from '../../record.js';
+import type { SessionSummary } from '../../core/record.js';
 import type { Run } from '../command.js';
 import { maskUrl } from '../mask.js';
 import { withManager, type CliContext } from '../context.js';

@@ -3,6 +3,10 @@
  * last tab or the window is closed (or on Ctrl-C), the state is saved back into the session.
  */
 import type { Command } from 'commander';
+import type { InteractiveOptions } from '../../browser/interactive.js';
+import { findBrowser } from '../../browser/find.js';
+import type { SessionRecord } from '../../core/record.js';
+import type { SessionManager } from '../../manager.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { examples, quote, type CommandOutput } from '../output.js';
@@ -30,7 +34,6 @@ export function registerOpen(program: Command, run: Run): void {
 }
 
 export async function open(cli: CliContext, name: string, url: string | undefined, flags: OpenFlags): Promise<CommandOutput> {
-  const { openInteractive } = await import('../../interactive.js');
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   process.once('SIGINT', stop);
@@ -52,4 +55,23 @@ export async function open(cli: CliContext, name: string, url: string | undefine
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+}
+
+export interface InteractiveResult {
+  /** The saved record, or undefined when nothing could be captured. */
+  session: SessionRecord | undefined;
+  created: boolean;
+  snapshots: number;
+}
+
+/** `raptor open` as a function: the session (or a blank one) in a browser for a person, saved back when they are done. */
+export async function openInteractive(manager: SessionManager, name: string, options: InteractiveOptions = {}): Promise<InteractiveResult> {
+  const existing = await manager.find(name);
+  const executablePath = options.launchOptions?.executablePath ?? (await findBrowser(manager.settings.browser ? { configured: manager.settings.browser } : {})).executablePath;
+  const blank = { browserType: 'chromium' as const, storageState: { cookies: [], origins: [] } };
+  const { browseInteractively } = await import('../../browser/interactive.js'); // playwright-core loads only for `open`
+  const { captured, snapshots } = await browseInteractively(existing ?? blank, { ...options, launchOptions: { ...options.launchOptions, executablePath } });
+  if (!captured) return { session: undefined, created: false, snapshots };
+  const session = await manager.save(name, { storageState: captured.storageState, sessionStorage: captured.sessionStorage });
+  return { session, created: !existing, snapshots };
 }

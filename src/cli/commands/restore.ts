@@ -4,7 +4,7 @@
  * The CLI only disconnects, so the process exits and the browser stays for the next command.
  */
 import type { Command } from 'commander';
-import type { RestoredSession } from '../../restore.js';
+import type { RestoredSession } from '../../browser/restore.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { examples, formatFields, quote, type CommandOutput } from '../output.js';

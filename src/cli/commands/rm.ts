@@ -4,7 +4,7 @@
  * so a typo never leaves a half-done removal.
  */
 import type { Command } from 'commander';
-import { RaptorError, isRaptorError } from '../../errors.js';
+import { RaptorError, isRaptorError } from '../../core/errors.js';
 import type { SessionManager } from '../../manager.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { SaveOptions, SaveSource, SessionInfo } from '../../manager.js';
-import { isRaptorError } from '../../errors.js';
+import { isRaptorError } from '../../core/errors.js';
 import type { Run } from '../command.js';
 import { maskUrl } from '../mask.js';
 import { withManager, type CliContext } from '../context.js';

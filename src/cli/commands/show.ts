@@ -1,6 +1,6 @@
 /** `raptor show <name>`: one session in full, its credentials masked unless `--reveal`. */
 import type { Command } from 'commander';
-import type { SessionRecord } from '../../record.js';
+import type { SessionRecord } from '../../core/record.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { maskRecord } from '../mask.js';

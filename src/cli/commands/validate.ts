@@ -4,7 +4,7 @@
  * quarantined first and then called missing.
  */
 import type { Command } from 'commander';
-import type { ValidationResult } from '../../validate.js';
+import type { ValidationResult } from '../../core/validate.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { usage } from '../options.js';

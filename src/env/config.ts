@@ -5,16 +5,16 @@
  * The config file is validated with zod on every read: a hand-edited bad value is a clear
  * `CONFIG_INVALID`, never silently reset (conf's own behaviour is to reset; we validate first).
  */
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { parseJsonText } from './core/json-error.js';
-import { RaptorError } from './errors.js';
-import { entryAt, readOwnFile } from './fs/territory.js';
-import { fsFault } from './fs/fs-errors.js';
-import { readTextFile } from './fs/read-text.js';
-import { sanitizeJson } from './sanitize.js';
-import { parseDuration } from './duration.js';
+import { parseJsonText } from '../core/json-error.js';
+import { RaptorError } from '../core/errors.js';
+import { entryAt, readOwnFile } from '../fs/territory.js';
+import { fsFault } from '../fs/fs-errors.js';
+import { readTextFile } from '../fs/read-text.js';
+import { sanitizeJson } from '../core/sanitize.js';
+import { parseDuration } from '../core/duration.js';
+import type { Paths } from './paths.js';
 
 const Duration = z.string().refine((v) => {
   try {
@@ -49,26 +49,6 @@ export const SettingsSchema = z.object({
 export type Settings = z.infer<typeof SettingsSchema>;
 export type SettingKey = keyof Settings;
 export const SETTING_KEYS = Object.keys(SettingsSchema.shape) as SettingKey[];
-
-export interface Paths {
-  home: string;
-  sessionsDir: string;
-  profilesDir: string;
-  configFile: string;
-}
-
-export interface PathOptions {
-  /** Overrides RAPTOR_SESSIONS_DIR and `<home>/sessions`. */
-  dir?: string;
-  env?: NodeJS.ProcessEnv;
-}
-
-export function resolvePaths(options: PathOptions = {}): Paths {
-  const env = options.env ?? process.env;
-  const home = resolve(env['RAPTOR_HOME'] || join(homedir(), '.raptor'));
-  const sessionsDir = resolve(options.dir || env['RAPTOR_SESSIONS_DIR'] || join(home, 'sessions'));
-  return { home, sessionsDir, profilesDir: join(home, 'profiles'), configFile: join(home, 'config.json') };
-}
 
 type ConfStore = { store: Record<string, unknown>; set(key: string, value: unknown): void; delete(key: string): void; path: string };
 
@@ -194,29 +174,18 @@ export function parseSettingValue(key: string, text: string): unknown {
   throw new RaptorError('USAGE', `\`${text}\` is not a valid \`${key}\`: ${issue?.message ?? 'wrong type'}.`);
 }
 
-export async function setSetting(paths: Paths, key: string, text: string, env: NodeJS.ProcessEnv = process.env): Promise<Settings> {
+/**
+ * Validates and writes one setting. `beforeWrite` runs once the new settings are known to be
+ * valid and before anything is written: a failure there leaves the file as it was (turning
+ * encryption on creates the key first, `crypto/key-file.ts`, from the layer that knows keys).
+ */
+export async function setSetting(paths: Paths, key: string, text: string, beforeWrite?: (next: Settings) => Promise<void>): Promise<Settings> {
   const value = parseSettingValue(key, text);
   const conf = await openConf(paths.home);
   const next = parseSettings({ ...conf.store, [key]: value }, paths.configFile);
-  if (key === 'encryption' && value === 'on' && !env['RAPTOR_KEY']) await ensureKeyFile(paths.home);
+  await beforeWrite?.(next);
   conf.set(key, value);
   return next;
-}
-
-/**
- * Turning encryption on creates the key file (0600) unless one is there. A key file that is there
- * but unusable (damaged, a link, readable by others) is never replaced: it may be the only key that
- * opens the sessions, so the user is told what is wrong with it instead.
- */
-async function ensureKeyFile(home: string): Promise<void> {
-  const { KEY_FILE, newKey } = await import('./encryption.js');
-  const { readKeyFile, writeKeyFile } = await import('./crypto/key-file.js');
-  const path = join(home, KEY_FILE);
-  const existing = await readKeyFile(path);
-  if (existing.state === 'unusable') {
-    throw new RaptorError('ENCRYPTION_KEY', `The setting was not changed: ${existing.problem}. raptor does not create a new key over it, since it may be the only key that opens your sessions; if none is sealed with it, remove it and run this again.`);
-  }
-  if (existing.state === 'absent') await writeKeyFile(path, newKey()); // `false` when another process just created one: that one is used
 }
 
 export async function unsetSetting(paths: Paths, key: string): Promise<void> {

@@ -14,9 +14,9 @@
  * `pg_terminate_backend`.
  */
 import type { Client, ClientConfig, Notification } from 'pg';
-import type { Logger } from '../log.js';
-import { ident, type Pg } from './postgres-client.js';
-import type { FeedConnectionChange, StoreEvent } from './types.js';
+import type { Logger } from '../../env/log.js';
+import { ident, type Pg } from './client.js';
+import type { FeedConnectionChange, StoreEvent } from '../types.js';
 
 export interface ListenerOptions {
   pg: Pg;

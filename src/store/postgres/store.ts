@@ -10,9 +10,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ClientConfig, Pool, QueryResult, QueryResultRow } from 'pg';
-import { RaptorError, isRaptorError } from '../errors.js';
-import { silentLogger, type Logger } from '../log.js';
-import { assertValidName, fileNameFor } from '../names.js';
+import { RaptorError, isRaptorError } from '../../core/errors.js';
+import { silentLogger, type Logger } from '../../env/log.js';
+import { assertValidName, fileNameFor } from '../../core/names.js';
 import {
   MAX_FILE_BYTES,
   NEWER_VERSION,
@@ -23,14 +23,14 @@ import {
   toSummary,
   type SessionRecord,
   type SessionSummary,
-} from '../record.js';
-import { RETIRED_TAG, applyRelease, leaseLost, poolStats } from './pool.js';
-import { loadPg, parseStoreUrl, storeError, type Pg } from './postgres-client.js';
-import { dropSchema, ensureSchema, tableNames, type TableNames } from './postgres-schema.js';
-import { createNotifier, startListener, type Listener, type Notifier } from './postgres-watch.js';
-import { nextRevision } from './revision.js';
-import { updateUnderRowLock } from './postgres-row-lock.js';
-import { createPostgresSql, type Sql, type Statement } from './postgres-sql.js';
+} from '../../core/record.js';
+import { RETIRED_TAG, applyRelease, leaseLost, poolStats } from '../pool.js';
+import { loadPg, parseStoreUrl, storeError, type Pg } from './client.js';
+import { dropSchema, ensureSchema, tableNames, type TableNames } from './schema.js';
+import { createNotifier, startListener, type Listener, type Notifier } from './watch.js';
+import { nextRevision } from '../revision.js';
+import { updateUnderRowLock } from './row-lock.js';
+import { createPostgresSql, type Sql, type Statement } from './sql.js';
 import {
   matchesFilter,
   type AcquireOptions,
@@ -47,7 +47,7 @@ import {
   type SweepOptions,
   type SweepResult,
   type UpdateFn,
-} from './types.js';
+} from '../types.js';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:5432/database`; an optional `?table=` names the table. */
@@ -161,7 +161,7 @@ export class PostgresSessionStore implements SessionStore {
     throw new RaptorError('REVISION_CONFLICT', `Session \`${record.name}\` kept changing under ${MAX_ATTEMPTS} attempts to write it. Retry later.`);
   }
 
-  /** Read-modify-write under the session's row lock: concurrent updates queue, none conflicts (postgres-row-lock.ts). */
+  /** Read-modify-write under the session's row lock: concurrent updates queue, none conflicts (row-lock.ts). */
   async update(name: string, change: UpdateFn): Promise<SessionRecord> {
     assertValidName(name);
     const stored = await updateUnderRowLock(

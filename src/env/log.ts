@@ -5,8 +5,8 @@
  * credentials (`src/core/redact-url.ts`). Both apply at every level, trace to fatal.
  */
 import { pino, type Logger } from 'pino';
-import { maskLogFields } from './core/mask.js';
-import { redactUrl, redactUrlsIn } from './core/redact-url.js';
+import { maskLogFields } from '../core/mask.js';
+import { redactUrl, redactUrlsIn } from '../core/redact-url.js';
 
 export type { Logger };
 export { redactUrl };

@@ -13,12 +13,13 @@
  */
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { isOwnBrowserRunning, readKeepAlive, stopKeepAlive } from './browser/keep-alive.js';
-import { readHeartbeat } from './crawler/owner.js';
-import { entryAt, ownSubdir, removeOwnTree } from './fs/territory.js';
-import type { Logger } from './log.js';
-import { stemFor } from './names.js';
-import type { SessionStore } from './store/types.js';
+import { isOwnBrowserRunning, readKeepAlive, stopKeepAlive } from '../browser/keep-alive.js';
+import { CRAWL_FILES, HOME_DIRS } from '../env/paths.js';
+import { readJsonObject } from '../fs/json-file.js';
+import { entryAt, ownSubdir, removeOwnTree } from '../fs/territory.js';
+import type { Logger } from '../env/log.js';
+import { stemFor } from '../core/names.js';
+import type { SessionStore } from '../store/types.js';
 
 export interface LeftoverOptions {
   store: SessionStore;
@@ -78,14 +79,16 @@ export async function cleanupLeftovers(options: LeftoverOptions): Promise<Leftov
     if (!options.dryRun) await removeOwnTree(profiles.dir, stem);
   }
 
-  const crawls = await ownEntries(options.home, 'crawls', result.errors);
+  const crawls = await ownEntries(options.home, HOME_DIRS.crawls, result.errors);
   const now = Date.now();
   for (const stem of crawls.names) {
     const dir = join(crawls.dir, stem);
-    const heartbeat = await readHeartbeat(dir);
-    if (heartbeat?.store !== options.store.location) continue;
-    const finished = heartbeat.status === 'completed' || !live.has(stem);
-    if (!finished || now - Date.parse(heartbeat.at) < options.crawlRetentionMs) continue;
+    // The crawler's heartbeat (crawler/owner.ts), read for the three fields that say whose crawl
+    // it is and whether it is over: maintenance sits below the crawler and does not import it.
+    const heartbeat = await readJsonObject(join(dir, CRAWL_FILES.heartbeat));
+    if (heartbeat?.['store'] !== options.store.location) continue;
+    const finished = heartbeat['status'] === 'completed' || !live.has(stem);
+    if (!finished || now - Date.parse(String(heartbeat['at'])) < options.crawlRetentionMs) continue;
     result.oldCrawls++;
     if (!options.dryRun) await removeOwnTree(crawls.dir, stem);
   }

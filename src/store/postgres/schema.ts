@@ -13,8 +13,8 @@
  * race on `CREATE TABLE IF NOT EXISTS` (which is not safe under concurrency by itself).
  */
 import type { Pool } from 'pg';
-import { RaptorError } from '../errors.js';
-import { ident } from './postgres-client.js';
+import { RaptorError } from '../../core/errors.js';
+import { ident } from './client.js';
 
 /** Version of the tables (not of the session record, which has its own `schemaVersion`). */
 export const TABLES_VERSION = 1;

@@ -4,9 +4,9 @@
  * each problem is logged and reported, and every valid session is left alone.
  */
 import { cleanupLeftovers } from './leftovers.js';
-import type { Logger } from './log.js';
-import type { SessionStore } from './store/types.js';
-import { sessionExpired } from './validate.js';
+import type { Logger } from '../env/log.js';
+import type { SessionStore } from '../store/types.js';
+import { sessionExpired } from '../core/validate.js';
 
 export interface CleanupOptions {
   /** Remove expired sessions. @default true */

@@ -12,14 +12,15 @@
  */
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Settings } from './config.js';
-import { readKeyFile, syncDirectory, writeKeyFile } from './crypto/key-file.js';
-import type { KeyPolicy } from './crypto/key-policy.js';
-import { KEY_FILE, NEXT_KEY_FILE, newKey, type Key } from './encryption.js';
-import { RaptorError, isRaptorError } from './errors.js';
-import type { Logger } from './log.js';
-import { openRecord, plainRecord, sealWith } from './store/encrypting.js';
-import type { SessionStore } from './store/types.js';
+import type { Settings } from '../env/config.js';
+import { readKeyFile, syncDirectory, writeKeyFile } from '../crypto/key-file.js';
+import type { KeyPolicy } from '../crypto/key-policy.js';
+import { newKey, type Key } from '../crypto/encryption.js';
+import { KEY_FILE, NEXT_KEY_FILE } from '../env/paths.js';
+import { RaptorError, isRaptorError } from '../core/errors.js';
+import type { Logger } from '../env/log.js';
+import { openRecord, plainRecord, sealWith } from '../store/encrypting.js';
+import type { SessionStore } from '../store/types.js';
 
 export interface RekeyResult {
   /** Sessions re-sealed (or decrypted). */

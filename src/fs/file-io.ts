@@ -9,10 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoCode } from '../errors.js';
-import { fsFault, mappingFaults } from '../fs/fs-errors.js';
-import { decodeUtf8 } from '../fs/utf8.js';
-import { MAX_FILE_BYTES, STATE_MARKER } from '../record.js';
+import { errnoCode } from '../core/errors.js';
+import { fsFault, mappingFaults } from './fs-errors.js';
+import { decodeUtf8 } from './utf8.js';
+import { MAX_FILE_BYTES, STATE_MARKER } from '../core/record.js';
 
 export const TEMP_SUFFIX = '.tmp';
 

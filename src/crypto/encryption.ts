@@ -10,8 +10,8 @@
  * `src/crypto/key-policy.ts`; the key file is read and written only by `src/crypto/key-file.ts`.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { RaptorError } from './errors.js';
-import type { Envelope, SessionStorageMap, StorageState } from './record.js';
+import { RaptorError } from '../core/errors.js';
+import type { Envelope, SessionStorageMap, StorageState } from '../core/record.js';
 
 export interface SealedState {
   storageState: StorageState;
@@ -41,23 +41,6 @@ export function newKey(): Key {
   return { id: keyId(bytes), bytes };
 }
 
-export const KEY_FILE = 'key';
-/** Written by `rekey` before any session is re-encrypted, renamed to `key` when all are done. */
-export const NEXT_KEY_FILE = 'key.next';
-
-/** The keys raptor would use: `current` seals new sessions, `all` open stored ones. */
-export interface KeyRing {
-  current: Key | undefined;
-  all: Key[];
-}
-
-/** For `doctor`: the key policy's view. Throws what stands in the way of sealing a new session. */
-export async function loadKeyRing(home: string, env: NodeJS.ProcessEnv = process.env): Promise<KeyRing> {
-  const { loadKeyPolicy } = await import('./crypto/key-policy.js');
-  const policy = await loadKeyPolicy(home, env);
-  if (!policy.configured) return { current: undefined, all: [] };
-  return { current: policy.sealer(undefined, '(new session)'), all: [...policy.openers] };
-}
 
 export function seal(state: SealedState, key: Key): Envelope {
   const iv = randomBytes(12);

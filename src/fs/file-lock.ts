@@ -18,9 +18,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, open, stat, utimes } from 'node:fs/promises';
-import { RaptorError, errnoCode } from '../errors.js';
-import { fsFault } from '../fs/fs-errors.js';
-import { readOwnFile } from '../fs/territory.js';
+import { RaptorError, errnoCode } from '../core/errors.js';
+import { fsFault } from './fs-errors.js';
+import { readOwnFile } from './territory.js';
 import { nodeFs } from './file-io.js';
 
 /**

@@ -3,8 +3,8 @@
  * loads it), reading the store URL, and turning driver errors into `STORE_UNAVAILABLE` with the
  * password redacted and a way out.
  */
-import { RaptorError, isRaptorError } from '../errors.js';
-import { redactUrl } from '../log.js';
+import { RaptorError, isRaptorError } from '../../core/errors.js';
+import { redactUrl } from '../../env/log.js';
 
 export type Pg = typeof import('pg');
 

@@ -10,11 +10,8 @@
  * come from a capture taken while a tab was open, so the final capture keeps the previous one's.
  */
 import type { BrowserContext } from 'playwright-core';
-import { captureContext, type Captured } from './browser/capture.js';
-import { launchWithState, type BrowserLaunchOptions } from './browser/launch.js';
-import { findBrowser } from './browser/find.js';
-import type { SessionManager } from './manager.js';
-import type { SessionRecord } from './record.js';
+import { captureContext, type Captured } from './capture.js';
+import { launchWithState, type BrowserLaunchOptions, type SavedState } from './launch.js';
 
 export interface InteractiveOptions {
   url?: string;
@@ -27,22 +24,15 @@ export interface InteractiveOptions {
   stop?: Promise<void>;
 }
 
-export interface InteractiveResult {
-  /** The saved record, or undefined when nothing could be captured. */
-  session: SessionRecord | undefined;
-  created: boolean;
+export interface Browsed {
+  /** The latest capture, or undefined when nothing could be captured. */
+  captured: Captured | undefined;
   snapshots: number;
 }
 
-export async function openInteractive(manager: SessionManager, name: string, options: InteractiveOptions = {}): Promise<InteractiveResult> {
-  const existing = await manager.store.get(name);
-  const state = existing ?? { browserType: 'chromium' as const, storageState: { cookies: [], origins: [] } };
-  const launchOptions = {
-    headless: false,
-    ...options.launchOptions,
-    executablePath: options.launchOptions?.executablePath ?? (await findBrowser(manager.settings.browser ? { configured: manager.settings.browser } : {})).executablePath,
-  };
-  const { browser, context } = await launchWithState(state, launchOptions);
+/** The state the person ends with, loaded from `state` (a blank state for a new session). */
+export async function browseInteractively(state: SavedState, options: InteractiveOptions = {}): Promise<Browsed> {
+  const { browser, context } = await launchWithState(state, { headless: false, ...options.launchOptions });
   let latest: Captured | undefined;
   let snapshots = 0;
   // Captures run one after another, so an older capture can never land after a newer one.
@@ -81,7 +71,5 @@ export async function openInteractive(manager: SessionManager, name: string, opt
     clearInterval(timer);
     await browser.close().catch(() => undefined); // already gone when the person closed the window
   }
-  if (!latest) return { session: undefined, created: false, snapshots };
-  const session = await manager.save(name, { storageState: latest.storageState, sessionStorage: latest.sessionStorage });
-  return { session, created: !existing, snapshots };
+  return { captured: latest, snapshots };
 }

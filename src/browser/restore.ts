@@ -6,19 +6,18 @@
  * 2. Reattach to this session's own kept-alive browser if it runs under another URL.
  * 3. Relaunch with the saved state: detached (keepAlive) or owned by this process.
  */
-import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { connectCdp } from './browser/connect.js';
-import { attachChecked, checkBrowser, expectedBrowserId, pinnedEndpoint, type RecordedBrowser } from './browser/identity.js';
-import { findBrowser } from './browser/find.js';
-import { isOwnBrowserRunning, launchKeepAlive, readKeepAlive, stopKeepAlive, type KeptAliveBrowser } from './browser/keep-alive.js';
-import { RaptorError } from './errors.js';
-import { launchWithState, toPlaywrightState, type BrowserLaunchOptions } from './browser/launch.js';
-import { addSessionStorage } from './browser/session-storage.js';
-import { stemFor } from './names.js';
-import type { SessionRecord } from './record.js';
-import { redactUrlsIn } from './core/redact-url.js';
-import { redactUrl, type Logger } from './log.js';
+import { connectCdp } from './connect.js';
+import { attachChecked, checkBrowser, expectedBrowserId, pinnedEndpoint, type RecordedBrowser } from './identity.js';
+import { findBrowser } from './find.js';
+import { isOwnBrowserRunning, launchKeepAlive, readKeepAlive, stopKeepAlive, type KeptAliveBrowser } from './keep-alive.js';
+import { RaptorError } from '../core/errors.js';
+import { launchWithState, toPlaywrightState, type BrowserLaunchOptions } from './launch.js';
+import { addSessionStorage } from './session-storage.js';
+import type { SessionRecord } from '../core/record.js';
+import { redactUrlsIn } from '../core/redact-url.js';
+import { redactUrl, type Logger } from '../env/log.js';
+import { profileDirFor } from '../env/paths.js';
 
 export type RestoreMode = 'reattached' | 'relaunched';
 
@@ -106,10 +105,6 @@ async function tryReattach(record: SessionRecord, ctx: RestoreContext, probeTime
     return { browser, context, cdpUrl: candidate.cdpUrl, browserId: check.browserId };
   }
   return reason;
-}
-
-export function profileDirFor(profilesDir: string, name: string): string {
-  return join(profilesDir, stemFor(name));
 }
 
 /** Restores `record`; the caller persists `cdpUrl`/`browserId`/`lastAccessedAt` from the result. */

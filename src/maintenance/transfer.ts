@@ -7,10 +7,10 @@
  * access times, the recorded browser, unknown keys of a newer raptor. Only `revision` and
  * `updatedAt` are the target store's own: it stamps them when it writes.
  */
-import { RaptorError, isRaptorError, type Issue } from './errors.js';
-import { describeJsonError } from './core/json-error.js';
-import { MAX_FILE_BYTES, parseRecordValue, type SessionRecord } from './record.js';
-import type { SessionStore } from './store/types.js';
+import { RaptorError, isRaptorError, type Issue } from '../core/errors.js';
+import { describeJsonError } from '../core/json-error.js';
+import { MAX_FILE_BYTES, parseRecordValue, type SessionRecord } from '../core/record.js';
+import type { SessionStore } from '../store/types.js';
 
 /** Every session of `store` (expired ones too), whole. Entries that are not valid sessions are skipped, as `list()` skips them. */
 export async function* exportRecords(store: SessionStore): AsyncIterable<SessionRecord> {

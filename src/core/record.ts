@@ -5,7 +5,7 @@
  * Inside raptor a `SessionRecord` can be trusted.
  */
 import { z } from 'zod';
-import { describeJsonError } from './core/json-error.js';
+import { describeJsonError } from './json-error.js';
 import { RaptorError, type Issue } from './errors.js';
 import { MAX_NAME_LENGTH, fileNameFor } from './names.js';
 import { sanitizeJson, type Json } from './sanitize.js';
@@ -75,7 +75,7 @@ export const SummaryFieldsSchema = z.looseObject({
 });
 
 /**
- * Encryption at rest (see `src/encryption.ts`): the browser state, sealed with AES-256-GCM.
+ * Encryption at rest (see `src/crypto/encryption.ts`): the browser state, sealed with AES-256-GCM.
  * In the file it stands in place of the state, as `"storageState": { "encrypted": … }`.
  */
 export const EnvelopeSchema = z.object({

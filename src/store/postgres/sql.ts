@@ -12,9 +12,9 @@
  * $6 updated_at, $7 bytes, $8 head, $9 state, $10 usage_count, $11 error_score, $12 retired,
  * then per statement $13 the revision written over, $14 the lease token.
  */
-import { ident } from './postgres-client.js';
-import type { TableNames } from './postgres-schema.js';
-import { SCHEMA_VERSION } from '../record.js';
+import { ident } from './client.js';
+import type { TableNames } from './schema.js';
+import { SCHEMA_VERSION } from '../../core/record.js';
 
 export type Sql = ReturnType<typeof createPostgresSql>;
 
@@ -44,7 +44,7 @@ function statements(names: TableNames) {
     getWithLease: `SELECT name, head, state, lease_token FROM ${t} WHERE name = $1`,
     exists: `SELECT 1 FROM ${t} WHERE name = $1`,
     revision: `SELECT revision, schema_version FROM ${t} WHERE name = $1`,
-    /** update(): the row, locked until the transaction ends (see postgres-row-lock.ts). */
+    /** update(): the row, locked until the transaction ends (see row-lock.ts). */
     lockRow: `SELECT name, head, state, revision, schema_version FROM ${t} WHERE name = $1 FOR UPDATE`,
 
     insert: `INSERT INTO ${t} (name, revision, schema_version, tags, expires_at, updated_at, bytes, head, state, usage_count, error_score, retired)

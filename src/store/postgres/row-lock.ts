@@ -16,12 +16,12 @@
  * applied, and is reported as such, never retried (that could apply it twice).
  */
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
-import { RaptorError } from '../errors.js';
-import { SCHEMA_VERSION, parseRecordValue, type SessionRecord } from '../record.js';
-import { storeError } from './postgres-client.js';
-import type { Statement } from './postgres-sql.js';
-import { nextRevision } from './revision.js';
-import type { UpdateFn } from './types.js';
+import { RaptorError } from '../../core/errors.js';
+import { SCHEMA_VERSION, parseRecordValue, type SessionRecord } from '../../core/record.js';
+import { storeError } from './client.js';
+import type { Statement } from './sql.js';
+import { nextRevision } from '../revision.js';
+import type { UpdateFn } from '../types.js';
 
 export interface RowLockContext {
   pool: Pool;
