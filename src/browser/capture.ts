@@ -13,6 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { BrowserContext, Page } from 'playwright-core';
 import { RaptorError } from '../core/errors.js';
 import type { SessionStorageMap, StorageState } from '../core/record.js';
+import { visitOrigins } from './origin-visit.js';
 
 export interface Captured {
   storageState: StorageState;
@@ -58,21 +59,6 @@ async function readPageStorage(page: Page, timeoutMs: number): Promise<PageStora
   }
 }
 
-/**
- * Makes Playwright aware of origins it has not seen navigate (tabs open before we connected):
- * a helper page visits each origin with every request answered locally by an empty document,
- * so nothing reaches the site. Afterwards `storageState()` includes their localStorage and IndexedDB.
- */
-async function visitOrigins(context: BrowserContext, origins: string[]): Promise<void> {
-  const page = await context.newPage();
-  try {
-    await page.route('**/*', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<html></html>' }));
-    for (const origin of origins) await page.goto(origin);
-  } finally {
-    await page.close();
-  }
-}
-
 export interface CaptureOptions {
   /** Per open page, for reading its web storage. @default 2000 */
   pageTimeoutMs?: number;
@@ -103,9 +89,16 @@ export async function captureContext(context: BrowserContext, options: CaptureOp
   }
 }
 
+/**
+ * Everything Playwright can carry: IndexedDB (1.51), passkeys with their private keys and
+ * signature counters (`credentials`, 1.62) and the origin private file system (`opfs`, 1.63).
+ * Older versions in the peer range ignore the options they do not know and capture the rest.
+ */
+const EVERYTHING = { indexedDB: true, opfs: true, credentials: true } as const;
+
 async function capture(context: BrowserContext, options: CaptureOptions): Promise<Captured> {
   const [first, pages] = await Promise.all([
-    context.storageState({ indexedDB: true }),
+    context.storageState(EVERYTHING),
     Promise.all(context.pages().map((page) => readPageStorage(page, options.pageTimeoutMs ?? 2000))),
   ]);
   let state = first;
@@ -113,7 +106,8 @@ async function capture(context: BrowserContext, options: CaptureOptions): Promis
   const unseen = [...new Set(pages.filter((p) => p && !known.has(p.origin) && (p.indexedDB || Object.keys(p.local).length > 0)).map((p) => p!.origin))];
   if (unseen.length > 0) {
     await visitOrigins(context, unseen);
-    state = await context.storageState({ indexedDB: true });
+    // Playwright now knows those origins (their localStorage and IndexedDB are in the state).
+    state = await context.storageState(EVERYTHING);
   }
   const storageState = JSON.parse(JSON.stringify(state)) as StorageState;
   const sessionStorage: SessionStorageMap = {};

@@ -12,8 +12,9 @@ import { attachChecked, checkBrowser, expectedBrowserId, pinnedEndpoint, type Re
 import { findBrowser } from './find.js';
 import { isOwnBrowserRunning, launchKeepAlive, readKeepAlive, stopKeepAlive, type KeptAliveBrowser } from './keep-alive.js';
 import { RaptorError } from '../core/errors.js';
-import { launchWithState, toPlaywrightState, type BrowserLaunchOptions } from './launch.js';
+import { launchWithState, type BrowserLaunchOptions } from './launch.js';
 import { addSessionStorage } from './session-storage.js';
+import { applyState, reinstallPasskeys } from './apply-state.js';
 import type { SessionRecord } from '../core/record.js';
 import { redactUrlsIn } from '../core/redact-url.js';
 import { redactUrl, type Logger } from '../env/log.js';
@@ -102,6 +103,7 @@ async function tryReattach(record: SessionRecord, ctx: RestoreContext, probeTime
       continue;
     }
     const context = browser.contexts()[0] ?? (await browser.newContext());
+    await reinstallPasskeys(context, record.storageState);
     return { browser, context, cdpUrl: candidate.cdpUrl, browserId: check.browserId };
   }
   return reason;
@@ -135,7 +137,7 @@ export async function restoreRecord(record: SessionRecord, ctx: RestoreContext, 
     const browser = await connectCdp(pinnedEndpoint(kept.cdpUrl, kept.browserId)); // the browser just launched, not a newcomer on its port
     try {
       const context = browser.contexts()[0] ?? (await browser.newContext());
-      await context.setStorageState(toPlaywrightState(record.storageState));
+      await applyState(context, record.storageState);
       await addSessionStorage(context, record.sessionStorage);
       const page = options.url ? await openUrl(context, options.url) : undefined;
       return {
@@ -178,6 +180,7 @@ async function reattachSlowOwnBrowser(record: SessionRecord, ctx: RestoreContext
     try {
       const browser = await attachChecked(check, 10_000);
       const context = browser.contexts()[0] ?? (await browser.newContext());
+      await reinstallPasskeys(context, record.storageState);
       ctx.logger.info({ session: record.name }, 'reattached to a slow kept-alive browser on the second try');
       return { browser, context, cdpUrl: kept.cdpUrl, browserId: kept.browserId };
     } catch {
