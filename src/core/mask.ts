@@ -75,6 +75,20 @@ const ORIGIN = fields({
 /** A passkey: which site it is for and how often it signed; its id, handle and keys are secrets. */
 const CREDENTIAL = fields({ rpId: KEEP, signCount: KEEP });
 const STORAGE_STATE = fields({ cookies: list(COOKIE), origins: list(ORIGIN), credentials: list(CREDENTIAL) });
+/** A session's identity (core/identity.ts): what it looks like is structure; passwords and header values are secrets. */
+const IDENTITY = fields({
+  userAgent: KEEP,
+  locale: KEEP,
+  timezoneId: KEEP,
+  viewport: fields({ width: KEEP, height: KEEP }),
+  deviceScaleFactor: KEEP,
+  colorScheme: KEEP,
+  geolocation: fields({ latitude: KEEP, longitude: KEEP, accuracy: KEEP }),
+  permissions: list(KEEP),
+  extraHTTPHeaders: map(SECRET), // an Authorization header is a credential
+  httpCredentials: fields({ username: KEEP, origin: KEEP }),
+  proxy: fields({ server: URL, bypass: KEEP, username: KEEP }),
+});
 /** raptor's own `origin -> key -> value` of sessionStorage. */
 const SESSION_STORAGE = map(map(SECRET));
 
@@ -93,12 +107,18 @@ const RECORD = fields({
   revision: KEEP,
   storageState: STORAGE_STATE,
   sessionStorage: SESSION_STORAGE,
+  identity: IDENTITY,
   encrypted: fields({ v: KEEP, alg: KEEP, kid: KEEP }),
 });
 
 /** A deep copy of a session record (or anything claiming to be one) with every non-structure value masked. */
 export function maskRecord<T>(record: T): T {
   return maskAs(RECORD, record) as T;
+}
+
+/** A copy of an identity with its passwords and header values masked. */
+export function maskIdentity<T>(identity: T): T {
+  return maskAs(IDENTITY, identity) as T;
 }
 
 /** A deep copy of a Playwright storage state with every non-structure value masked. */
@@ -122,6 +142,10 @@ const LOG_FIELDS: Readonly<Record<string, Shape>> = {
   value: SECRET,
   headers: map(SECRET),
   cdpUrl: URL,
+  identity: IDENTITY,
+  proxy: fields({ server: URL, bypass: KEEP, username: KEEP }),
+  httpCredentials: fields({ username: KEEP, origin: KEEP }),
+  extraHTTPHeaders: map(SECRET),
 };
 
 /** A copy of a log object with the state-holding fields (at any depth up to 8) masked. */
