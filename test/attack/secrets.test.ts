@@ -30,6 +30,7 @@ import { TEST_PG_URL, randomTable, sql } from '../helpers/postgres.js';
 import { filesUnder, findLeaks, randomBytesFrom, secretMaker, type Output } from '../helpers/secret-scan.js';
 import { testSeed } from '../helpers/test-seed.js';
 import { createTempDir } from '../helpers/temp-dir.js';
+import { testBrowser } from '../helpers/env.js';
 
 const { seed: SEED, random } = testSeed('RAPTOR_SECRETS_SEED');
 const FULL = process.env['RAPTOR_SECRETS_FULL'] === '1';
@@ -159,7 +160,7 @@ describe('attack: no secret in any output', () => {
   const results = new Map<string, Ran>();
   let pgOk = '';
 
-  const baseEnv = (h: string): NodeJS.ProcessEnv => ({ RAPTOR_HOME: h, RAPTOR_BROWSER: '/usr/bin/chromium' });
+  const baseEnv = (h: string): NodeJS.ProcessEnv => ({ RAPTOR_HOME: h, RAPTOR_BROWSER: testBrowser() });
 
   /** The corrupt files come back before every command: cleanup quarantines them. */
   async function plantCorrupt(): Promise<void> {
