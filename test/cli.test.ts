@@ -1,7 +1,7 @@
 /**
  * The `raptor` CLI as a person at a terminal (or a script) uses it: the built binary in a child
  * process, a private RAPTOR_HOME per test, assertions on exit codes, stdout JSON and what a
- * human reads. Browser tests use Debian's /usr/bin/chromium.
+ * human reads. Browser tests use the Chromium raptor itself would find (`testBrowser()`).
  */
 import { existsSync } from 'node:fs';
 import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { stopKeepAlive } from '../src/browser/keep-alive.js';
 import { ensureBuilt, runCli, startCli, type CliResult } from './helpers/cli.js';
 import { createTempDir } from './helpers/temp-dir.js';
+import { testBrowser } from './helpers/env.js';
 
 const SECRET = 'tok-7f3a9c2e41d84b0f9e6a5c3b2d1e0f9a8b7c6d5e';
 const LOCAL_SECRET = 'jwt-eyJhbGciOiJIUzI1NiJ9.c2VjcmV0';
@@ -44,7 +45,7 @@ beforeAll(() => ensureBuilt(), 60_000);
 
 beforeEach(async () => {
   home = await createTempDir('raptor-cli-');
-  env = { RAPTOR_HOME: home.path, RAPTOR_BROWSER: '/usr/bin/chromium' };
+  env = { RAPTOR_HOME: home.path, RAPTOR_BROWSER: testBrowser() };
 });
 
 afterEach(async () => {
@@ -424,7 +425,8 @@ describe('stats, doctor, config', () => {
     const bad = await raptor('doctor');
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/^FAIL\s+session files readable by others: acme-admin\.json \(0644\)/m);
-    expect(bad.stdout).toMatch(/^OK\s+browser \/usr\/bin\/chromium \(from RAPTOR_BROWSER\)/m);
+    const browser = testBrowser().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(bad.stdout).toMatch(new RegExp(`^OK\\s+browser ${browser} \\(from RAPTOR_BROWSER\\)`, 'm'));
 
     await chmod(file, 0o600);
     const good = await raptor('doctor', '--json');

@@ -3,6 +3,8 @@
  * restart it each time, and check that every page was done, none lost, none done twice except
  * those in flight at a kill, the journal always readable, and every restart reattached to the
  * browser that survived. Then kill the browser instead: the crawler relaunches and finishes logged in.
+ *
+ * The kill moments are seeded (`RAPTOR_SEED`); a failing test prints the seed that replays it.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,12 +18,14 @@ import { readJournal } from '../src/crawler/journal.js';
 import { profileDirFor } from '../src/env/paths.js';
 import { createTempDir } from './helpers/temp-dir.js';
 import { spawnCrawler, type CrawlerRun } from './helpers/crawler-process.js';
+import { testSeed } from './helpers/test-seed.js';
 
 const PAGES = 300;
 /** The site of the browser-kill test. */
 const SMALL_PAGES = 80;
 const CONCURRENCY = 4;
 const KILLS = Number(process.env['RAPTOR_CRASH_KILLS'] ?? 10);
+const { random, seeded } = testSeed('RAPTOR_SEED');
 
 type Run = CrawlerRun;
 
@@ -76,7 +80,7 @@ describe('crawler crash recovery', () => {
       const run = startCrawler(site.url, env, effects, 'crash', 40);
       const start = await run.started;
       if (before.alive) {
-        expect(start.mode, `restart ${kills}: browser was alive`).toBe('reattached');
+        expect(start.mode, seeded(`restart ${kills}: browser was alive`)).toBe('reattached');
         expect(start.browserId).toBe(before.browserId);
         reattachChecks++;
       }
@@ -86,7 +90,7 @@ describe('crawler crash recovery', () => {
         expect(run.events.at(-1)).toMatchObject({ event: 'done', progress: { total: PAGES, completed: PAGES, failed: 0, pending: 0 } });
         break;
       }
-      await new Promise((r) => setTimeout(r, 300 + Math.random() * 900));
+      await new Promise((r) => setTimeout(r, 300 + random() * 900));
       await killHard(run.child.pid!);
       kills++;
       // The journal a kill -9 left behind is always readable.

@@ -1,9 +1,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
+import { testBrowser } from './helpers/env.js';
 
 const LAUNCH = {
-  executablePath: '/usr/bin/chromium',
+  executablePath: testBrowser(),
   args: [
     '--no-sandbox',
     '--disable-background-networking',

@@ -8,7 +8,8 @@
  *   - every release was persisted: each session's release counter (in its localStorage) and its
  *     pool usageCount equal the number of releases the logs recorded;
  *   - the killed worker's session went back to the pool once its lease (3 s) expired, not before.
- * The other workers hold for milliseconds under 15 s leases, renewing now and then.
+ * The other workers hold for milliseconds under 15 s leases, renewing now and then. Their pauses
+ * and renewals come from one seed (`RAPTOR_SEED`, printed on failure).
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,11 +21,13 @@ import { overlappingHolds, runFleet, seedPool } from './fleet/harness.js';
 import { ORIGIN } from './fleet/shared.js';
 import { randomTable, storeUrl } from './helpers/postgres.js';
 import { createTempDir } from './helpers/temp-dir.js';
+import { testSeed } from './helpers/test-seed.js';
 
 const WORKERS = Number(process.env['RAPTOR_FLEET_WORKERS'] ?? 8);
 const SECONDS = Number(process.env['RAPTOR_FLEET_SECONDS'] ?? 6);
 const SESSIONS = 10;
 const LEASE_MS = 3_000;
+const { seed } = testSeed('RAPTOR_SEED');
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
@@ -56,7 +59,7 @@ describe.each(backends)('a fleet of %s-store workers', (backend, makeSpec) => {
     const logs = await createTempDir('raptor-fleet-logs-');
     cleanups.push(logs.remove);
 
-    const run = await runFleet({ store: spec, tag, workers: WORKERS, seconds: SECONDS, leaseMs: LEASE_MS, dir: logs.path });
+    const run = await runFleet({ store: spec, tag, workers: WORKERS, seconds: SECONDS, leaseMs: LEASE_MS, dir: logs.path, seed });
 
     // Every worker but the victim finished cleanly.
     for (const exit of run.exits) {

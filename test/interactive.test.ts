@@ -7,7 +7,7 @@ import { ALL_PRESENT, logIn, readStatus } from '../fixtures/site/drive.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
 import { openInteractive } from '../src/cli/commands/open.js';
 import { startCli } from './helpers/cli.js';
-import { createRaptorEnv } from './helpers/env.js';
+import { createRaptorEnv, testBrowser } from './helpers/env.js';
 
 describe('open a session for a person and save it back', () => {
   let site: FixtureSite;
@@ -60,7 +60,7 @@ describe('open a session for a person and save it back', () => {
   });
 
   it('raptor open saves on SIGTERM and reports it as JSON', async () => {
-    const cli = await startCli(['open', 'from-cli', `${site.url}/`, '--headless', '--json'], { env: { RAPTOR_HOME: env.home, RAPTOR_BROWSER: '/usr/bin/chromium' } });
+    const cli = await startCli(['open', 'from-cli', `${site.url}/`, '--headless', '--json'], { env: { RAPTOR_HOME: env.home, RAPTOR_BROWSER: testBrowser() } });
     const deadline = Date.now() + 30_000;
     while (!cli.out.stderr.includes('close the window') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     cli.child.kill('SIGTERM');

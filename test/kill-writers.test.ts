@@ -4,6 +4,8 @@
  * random moments and then checks the directory: no torn or unreadable file, no temp file counted
  * as a session, and every session exactly where the writers' last words put it: at its
  * acknowledged revision, or, for the one operation in flight at the kill, before or after it.
+ *
+ * The kill moments and each writer's choices come from one seed (`RAPTOR_SEED`, printed on failure).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
@@ -12,9 +14,11 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileStore } from '../src/store/file.js';
 import { createTempDir } from './helpers/temp-dir.js';
+import { testSeed } from './helpers/test-seed.js';
 
 const KILLS = Number(process.env['RAPTOR_STRESS_KILLS'] ?? 30);
 const WRITERS = 3;
+const { random } = testSeed('RAPTOR_SEED');
 
 type Line = { intent: 'put' | 'delete'; name: string } | { op: 'put' | 'delete'; name: string; revision: number };
 
@@ -25,7 +29,8 @@ interface Known {
 }
 
 function startWriter(dir: string, w: number, known: Map<string, Known>): { child: ChildProcess; done: Promise<void>; writing: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/stress/writer.ts', 'churn', dir, `w${w}`, '6', '100000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const seed = String(Math.floor(random() * 2 ** 31)); // a seed of its own, drawn from the test's
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/stress/writer.ts', 'churn', dir, `w${w}`, '6', '100000', '--seed', seed], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   let started!: () => void;
   const writing = new Promise<void>((resolve) => (started = resolve));
@@ -55,7 +60,7 @@ describe('kill -9 during writes', () => {
     while (kills < KILLS) {
       const writers = Array.from({ length: WRITERS }, (_, w) => startWriter(dir, w, known));
       await Promise.race([Promise.all(writers.map((w) => w.writing)), new Promise((r) => setTimeout(r, 30_000))]);
-      await new Promise((r) => setTimeout(r, Math.random() * 400)); // a random moment while they write
+      await new Promise((r) => setTimeout(r, random() * 400)); // a random moment while they write
       for (const { child } of writers) child.kill('SIGKILL');
       await Promise.all(writers.map((w) => w.done));
       kills += WRITERS;

@@ -11,7 +11,7 @@ import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
 import { createLogger } from '../src/env/log.js';
 import { SessionManager } from '../src/manager.js';
 import { runCli } from './helpers/cli.js';
-import { createRaptorEnv } from './helpers/env.js';
+import { createRaptorEnv, testBrowser } from './helpers/env.js';
 
 describe('no secret in any output', () => {
   let site: FixtureSite;
@@ -50,7 +50,7 @@ describe('no secret in any output', () => {
       /idb-[0-9a-f]+/.exec(idb)![0],
     ];
     const cli = async (args: string[]) => {
-      const result = await runCli([...args, '--log-level', 'trace'], { env: { RAPTOR_HOME: env.home, RAPTOR_BROWSER: '/usr/bin/chromium' } });
+      const result = await runCli([...args, '--log-level', 'trace'], { env: { RAPTOR_HOME: env.home, RAPTOR_BROWSER: testBrowser() } });
       outputs.push({ what: args.join(' '), text: result.stdout + result.stderr });
       return result;
     };

@@ -10,13 +10,18 @@ import { readKeepAlive } from '../src/browser/keep-alive.js';
 import { isAlive } from '../src/fs/file-lock.js';
 import { profileDirFor } from '../src/env/paths.js';
 import { createRaptorEnv } from './helpers/env.js';
+import { startBystander } from './helpers/bystander.js';
 
 describe('cleanup of crash leftovers', () => {
   let env: Awaited<ReturnType<typeof createRaptorEnv>>;
   beforeEach(async () => {
     env = await createRaptorEnv();
   });
-  afterEach(async () => env.dispose());
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await env.dispose();
+  });
 
   it('stops the kept-alive browser of a session that was deleted behind raptor’s back', async () => {
     const launched = await env.manager.launch('orphan');
@@ -40,9 +45,11 @@ describe('cleanup of crash leftovers', () => {
   });
 
   it('leaves alone profiles of another store and browsers it cannot prove are its own', async () => {
+    const bystander = startBystander();
+    cleanups.push(bystander.stop);
     const foreign = join(env.manager.paths.profilesDir, 'fleet-session');
     await mkdir(foreign, { recursive: true });
-    const info = { pid: process.pid, cdpUrl: 'http://127.0.0.1:1', browserId: 'x', profileDir: foreign, executablePath: 'x', startedAt: new Date().toISOString() };
+    const info = { pid: bystander.pid, cdpUrl: 'http://127.0.0.1:1', browserId: 'x', profileDir: foreign, executablePath: 'x', startedAt: new Date().toISOString() };
     await writeFile(join(foreign, 'raptor-browser.json'), JSON.stringify({ ...info, store: 'postgres://db/raptor' }));
     const impostor = join(env.manager.paths.profilesDir, 'impostor');
     await mkdir(impostor, { recursive: true });
@@ -51,7 +58,8 @@ describe('cleanup of crash leftovers', () => {
     const next = await env.open();
     expect(next.startupCleanup).toMatchObject({ orphanBrowsers: 0, staleProfiles: 1 });
     await next.close();
-    expect(isAlive(process.pid)).toBe(true); // this test's own pid was never signalled
+    expect(await bystander.fate(), 'the process both records name').toBe('still running');
+    expect(isAlive(bystander.pid)).toBe(true);
     expect(await readdir(env.manager.paths.profilesDir)).toEqual(['fleet-session']);
   });
 

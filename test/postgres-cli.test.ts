@@ -11,6 +11,7 @@ import { openStore } from '../src/store/open-store.js';
 import { ensureBuilt, runCli, type CliResult } from './helpers/cli.js';
 import { randomTable, sql, storeUrl } from './helpers/postgres.js';
 import { createTempDir } from './helpers/temp-dir.js';
+import { testBrowser } from './helpers/env.js';
 
 let home: Awaited<ReturnType<typeof createTempDir>>;
 const tables: string[] = [];
@@ -20,7 +21,7 @@ const newPgStore = (): string => {
   return storeUrl(table);
 };
 const raptor = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> =>
-  runCli(args, { env: { RAPTOR_HOME: home.path, RAPTOR_BROWSER: '/usr/bin/chromium', ...env } });
+  runCli(args, { env: { RAPTOR_HOME: home.path, RAPTOR_BROWSER: testBrowser(), ...env } });
 
 beforeAll(async () => {
   await ensureBuilt();

@@ -14,6 +14,7 @@ import { isAlive } from '../src/fs/file-lock.js';
 import { profileDirFor } from '../src/env/paths.js';
 import { createRaptorEnv } from './helpers/env.js';
 import { startHangingServer } from './helpers/hanging-server.js';
+import { startBystander } from './helpers/bystander.js';
 import { killHard } from '../fixtures/processes.js';
 import { createTempDir } from './helpers/temp-dir.js';
 
@@ -80,11 +81,17 @@ describe('reattach safety', () => {
     const profileDir = profileDirFor(env.manager.paths.profilesDir, 'impostor');
     const { mkdir, writeFile } = await import('node:fs/promises');
     await mkdir(profileDir, { recursive: true });
-    // A keep-alive record naming *this test process* (alive, but not a raptor browser).
-    await writeFile(join(profileDir, 'raptor-browser.json'), JSON.stringify({ pid: process.pid, cdpUrl: 'http://127.0.0.1:1', browserId: 'x', profileDir, executablePath: 'x', startedAt: new Date().toISOString() }));
-    expect(await env.manager.stopBrowser('impostor')).toBe(false);
-    expect(isAlive(process.pid)).toBe(true);
-    expect(existsSync(profileDir)).toBe(false);
-    expect(() => readFileSync(join(profileDir, 'raptor-browser.json'))).toThrow();
+    const bystander = startBystander();
+    try {
+      // A keep-alive record naming the bystander's pid (alive, but not a raptor browser).
+      await writeFile(join(profileDir, 'raptor-browser.json'), JSON.stringify({ pid: bystander.pid, cdpUrl: 'http://127.0.0.1:1', browserId: 'x', profileDir, executablePath: 'x', startedAt: new Date().toISOString() }));
+      expect(await env.manager.stopBrowser('impostor')).toBe(false);
+      expect(await bystander.fate(), 'the bystander named by the record').toBe('still running');
+      expect(isAlive(bystander.pid)).toBe(true);
+      expect(existsSync(profileDir)).toBe(false);
+      expect(() => readFileSync(join(profileDir, 'raptor-browser.json'))).toThrow();
+    } finally {
+      await bystander.stop();
+    }
   });
 });

@@ -304,7 +304,7 @@ export function parseSummaryValue(raw: unknown, fileName: string): SummaryFields
 
 /**
  * Key order of a written file: the cheap fields first, the browser state last, so that
- * `list()` can stop reading at `STATE_MARKER` (see `readHead` in the file store).
+ * `list()` can stop reading at `STATE_MARKER` (see `readSessionFile` with `headOnly` in `fs/file-io.ts`).
  */
 const HEAD_KEYS = [
   'schemaVersion',

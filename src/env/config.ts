@@ -1,5 +1,5 @@
 /**
- * Where raptor keeps things and the user's settings (`~/.raptor/config.json`, via conf).
+ * The user's settings (`~/.raptor/config.json`, via conf); where raptor keeps things is `paths.ts`.
  *
  * Precedence: explicit option (CLI flag / API argument) > environment variable > config file > default.
  * The config file is validated with zod on every read: a hand-edited bad value is a clear
@@ -154,13 +154,14 @@ export async function loadSettings(paths: Paths, env: NodeJS.ProcessEnv = proces
   return settings;
 }
 
-/** Parses a CLI string for `key` (`true`, `1500`, `7d`) into its typed value and validates it. */
+/** `USAGE` unless `key` is a raptor setting; the message lists the known ones. */
 export function assertSettingKey(key: string): asserts key is SettingKey {
   if (!(SETTING_KEYS as string[]).includes(key)) {
     throw new RaptorError('USAGE', `Unknown setting \`${key}\`. Known settings: ${SETTING_KEYS.join(', ')}.`);
   }
 }
 
+/** Parses a CLI string for `key` (`true`, `1500`, `7d`) into its typed value and validates it. */
 export function parseSettingValue(key: string, text: string): unknown {
   assertSettingKey(key);
   const shape = SettingsSchema.shape[key as SettingKey];

@@ -33,10 +33,10 @@ import { SessionManager } from '../../src/manager.js';
 import { profileDirFor } from '../../src/env/paths.js';
 import { runCli } from '../helpers/cli.js';
 import { createTempDir } from '../helpers/temp-dir.js';
-import { seededRandom } from '../helpers/seeded-random.js';
+import { testSeed } from '../helpers/test-seed.js';
 import { spawnCrawler, type CrawlerRun } from '../helpers/crawler-process.js';
 
-const SEED = Number(process.env['RAPTOR_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
+const { seed: SEED, random, seeded } = testSeed('RAPTOR_SEED');
 const ROUNDS = Number(process.env['RAPTOR_SPLIT_ROUNDS'] ?? 1);
 const KILLS = Number(process.env['RAPTOR_OWNERSHIP_KILLS'] ?? 2);
 const PAGES = Number(process.env['RAPTOR_SPLIT_PAGES'] ?? 60);
@@ -47,8 +47,6 @@ const HEARTBEAT_MS = 300;
 /** A stack trace line as Node prints it: `    at fn (file:line:col)`. */
 const STACK = /\n\s+at .+:\d+:\d+/;
 
-const random = seededRandom(SEED);
-const seeded = (what: string): string => `${what} (seed ${SEED}: rerun with RAPTOR_SEED=${SEED})`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Run = CrawlerRun;

@@ -15,6 +15,7 @@ import { keyId, newKey } from '../../src/crypto/encryption.js';
 import { readKeyFile, writeKeyFile } from '../../src/crypto/key-file.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { createTempDir } from '../helpers/temp-dir.js';
+import { testBrowser } from '../helpers/env.js';
 
 const DAY = 86_400_000;
 const state = { cookies: [{ name: 'sid', value: 'v', domain: 'example.test', path: '/', expires: -1, httpOnly: true, secure: false, sameSite: 'Lax' as const }], origins: [] };
@@ -63,7 +64,7 @@ describe('attack: foreign territory', () => {
   let tmp: Awaited<ReturnType<typeof createTempDir>>;
   let home: string;
   let foreignDir: string;
-  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli([...args, '--json'], { env: { RAPTOR_HOME: home, RAPTOR_BROWSER: '/usr/bin/chromium', ...env } });
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli([...args, '--json'], { env: { RAPTOR_HOME: home, RAPTOR_BROWSER: testBrowser(), ...env } });
   const sessions = () => join(home, 'sessions');
 
   beforeEach(async () => {

@@ -25,10 +25,9 @@ import { createFileStore } from '../../src/store/file.js';
 import type { SessionStore } from '../../src/store/types.js';
 import { cleanEnv, ensureBuilt, runCli, type CliResult } from '../helpers/cli.js';
 import { createTempDir } from '../helpers/temp-dir.js';
-import { seededRandom } from '../helpers/seeded-random.js';
+import { testSeed } from '../helpers/test-seed.js';
 
-const SEED = Number(process.env['RAPTOR_KEYS_SEED'] ?? Date.now() % 100_000);
-const random = seededRandom(SEED);
+const { seed: SEED, random } = testSeed('RAPTOR_KEYS_SEED');
 const token = (prefix: string) => `${prefix}-${Math.floor(random() * 2 ** 48).toString(36)}${Math.floor(random() * 2 ** 48).toString(36)}`;
 const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
 

@@ -26,11 +26,12 @@ import { ensureBuilt, runCli, startCli } from '../helpers/cli.js';
 import { assertPostgresReachable, randomTable, sql, storeUrl } from '../helpers/postgres.js';
 import { createTempDir } from '../helpers/temp-dir.js';
 import { seededRandom } from '../helpers/seeded-random.js';
+import { testSeed } from '../helpers/test-seed.js';
 
 const PROCESSES = Number(process.env['RAPTOR_PG_PROCESSES'] ?? 8);
 const UPDATES = Number(process.env['RAPTOR_PG_UPDATES'] ?? 50);
 const RESTART = process.env['RAPTOR_PG_RESTART'] === '1';
-const SEED = Number(process.env['RAPTOR_PG_SEED'] ?? Date.now() % 1_000_000);
+const { seed: SEED } = testSeed('RAPTOR_PG_SEED');
 const WRITER = fileURLToPath(new URL('./pg-writer.ts', import.meta.url));
 const SECRET = 'sid-pg-attack-7f3c9e';
 

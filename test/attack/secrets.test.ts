@@ -27,13 +27,14 @@ import { newRecord, serializeRecord } from '../../src/core/record.js';
 import { runCli as runInProcess } from '../../src/cli/main.js';
 import { cleanEnv, runCli, startCli } from '../helpers/cli.js';
 import { TEST_PG_URL, randomTable, sql } from '../helpers/postgres.js';
-import { filesUnder, findLeaks, randomBytesFrom, seededRandom, secretMaker, type Output } from '../helpers/secret-scan.js';
+import { filesUnder, findLeaks, randomBytesFrom, secretMaker, type Output } from '../helpers/secret-scan.js';
+import { testSeed } from '../helpers/test-seed.js';
 import { createTempDir } from '../helpers/temp-dir.js';
+import { testBrowser } from '../helpers/env.js';
 
-const SEED = Number(process.env['RAPTOR_SECRETS_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
+const { seed: SEED, random } = testSeed('RAPTOR_SECRETS_SEED');
 const FULL = process.env['RAPTOR_SECRETS_FULL'] === '1';
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
-const random = seededRandom(SEED);
 const make = secretMaker(random);
 const seedNote = `seed ${SEED} (replay with RAPTOR_SECRETS_SEED=${SEED})`;
 
@@ -159,7 +160,7 @@ describe('attack: no secret in any output', () => {
   const results = new Map<string, Ran>();
   let pgOk = '';
 
-  const baseEnv = (h: string): NodeJS.ProcessEnv => ({ RAPTOR_HOME: h, RAPTOR_BROWSER: '/usr/bin/chromium' });
+  const baseEnv = (h: string): NodeJS.ProcessEnv => ({ RAPTOR_HOME: h, RAPTOR_BROWSER: testBrowser() });
 
   /** The corrupt files come back before every command: cleanup quarantines them. */
   async function plantCorrupt(): Promise<void> {

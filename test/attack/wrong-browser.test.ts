@@ -28,8 +28,9 @@ import { isAlive } from '../../src/fs/file-lock.js';
 import { killHard } from '../../fixtures/processes.js';
 import { ensureBuilt, runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { createTempDir } from '../helpers/temp-dir.js';
+import { testBrowser } from '../helpers/env.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = testBrowser();
 const GOOD = 'A-good-login-4f1c9e';
 const STRANGER = 'B-stranger-login-77d2a0';
 /** Generous: these prove "refuses" and "does not touch", not speed; 9 agents share 2 cores here. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newRecord } from '../../src/core/record.js';
 import type { SessionStore } from '../../src/store/types.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 import { ORIGIN, type WorkerConfig } from './shared.js';
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
@@ -45,7 +46,9 @@ export async function seedPool(store: SessionStore, tag: string, count: number):
   return names;
 }
 
-export async function runFleet(options: { store: string; tag: string; workers: number; seconds: number; leaseMs: number; dir: string }): Promise<FleetRun> {
+/** `seed` seeds every worker (each gets a seed of its own drawn from it). */
+export async function runFleet(options: { store: string; tag: string; workers: number; seconds: number; leaseMs: number; dir: string; seed: number }): Promise<FleetRun> {
+  const random = seededRandom(options.seed);
   const children = Array.from({ length: options.workers }, (_, i) => {
     const config: WorkerConfig = {
       store: options.store,
@@ -56,6 +59,7 @@ export async function runFleet(options: { store: string; tag: string; workers: n
       // lease rightly loses it, and that is not what this test is about.
       leaseMs: i === 0 ? options.leaseMs : Math.max(options.leaseMs, 15_000),
       go: join(options.dir, 'go'),
+      seed: Math.floor(random() * 2 ** 31),
       ...(i === 0 ? { victim: true } : {}),
     };
     const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'] });

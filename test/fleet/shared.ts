@@ -10,6 +10,8 @@ export interface WorkerConfig {
    * a busy machine): it holds the Date.now() at which to stop.
    */
   go: string;
+  /** Seeds the worker's pauses and renewals: drawn from the test's seed, so a seed replays a fleet. */
+  seed: number;
   /** Takes one session and holds it until killed. */
   victim?: boolean;
 }

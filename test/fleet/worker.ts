@@ -13,9 +13,11 @@
 import { appendFileSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/store/open-store.js';
+import { seededRandom } from '../helpers/seeded-random.js';
 import { ORIGIN, type WorkerConfig } from './shared.js';
 
 const config = JSON.parse(process.argv[2]!) as WorkerConfig;
+const random = seededRandom(config.seed);
 const fd = openSync(config.log, 'a');
 const log = (event: Record<string, unknown>): void => appendFileSync(fd, `${JSON.stringify({ owner: config.owner, at: process.hrtime.bigint().toString(), ...event })}\n`);
 
@@ -35,7 +37,7 @@ try {
     if (config.victim) log({ event: 'acquiring', session: '' });
     const lease = await store.acquire({ tag: config.tag, leaseMs: config.leaseMs, owner: config.owner });
     if (!lease) {
-      await sleep(2 + Math.random() * 8);
+      await sleep(2 + random() * 8);
       continue;
     }
     log({ event: 'acquired', session: lease.name });
@@ -55,8 +57,8 @@ try {
       ...lease.session.storageState,
       origins: [{ origin: ORIGIN, localStorage: [{ name: 'releases', value: String(counter + 1) }] }],
     };
-    await sleep(Math.random() * 10); // the crawl
-    if (Math.random() < 0.1) await lease.renew();
+    await sleep(random() * 10); // the crawl
+    if (random() < 0.1) await lease.renew();
     log({ event: 'released', session: lease.name, counter: counter + 1 });
     try {
       const stored = await lease.release({ outcome: 'success', storageState, metadata: { lastReleasedBy: config.owner } });

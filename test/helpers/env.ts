@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { findBrowserSync } from '../../src/browser/find.js';
 import { stopKeepAlive } from '../../src/browser/keep-alive.js';
 import { SessionManager, type OpenOptions } from '../../src/manager.js';
 import { createTempDir } from './temp-dir.js';
@@ -27,4 +28,16 @@ export async function createRaptorEnv(options: Omit<OpenOptions, 'env'> = {}) {
       await tmp.remove();
     },
   };
+}
+
+let browser: string | undefined;
+
+/**
+ * The Chromium the tests launch, found as raptor finds it (`RAPTOR_BROWSER`, Playwright's build,
+ * the system's), so a machine whose Chromium lives elsewhere runs the suite too. Tests that
+ * spawn the CLI pass it as `RAPTOR_BROWSER`, so that the CLI uses the very same one.
+ */
+export function testBrowser(): string {
+  browser ??= findBrowserSync().executablePath;
+  return browser;
 }

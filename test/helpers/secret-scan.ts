@@ -5,8 +5,6 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
-export { seededRandom } from './seeded-random.js';
-
 /** `count` random bytes from `random`. */
 export function randomBytesFrom(random: () => number, count: number): Buffer {
   return Buffer.from(Array.from({ length: count }, () => Math.floor(random() * 256)));

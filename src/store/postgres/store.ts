@@ -5,8 +5,9 @@
  * One `pg.Pool` per store. Revisions are checked in SQL (`UPDATE ... WHERE revision = $n`,
  * `INSERT ... ON CONFLICT DO NOTHING`): zero rows means another writer got there first. Leases are
  * columns of the session's row, taken with `FOR UPDATE SKIP LOCKED` and timed by the server's
- * clock, the only clock every machine shares. Every write NOTIFYs `<table>_changes` in the same
- * statement; `watch()` LISTENs on a connection of its own. `pg` is loaded on first use.
+ * clock, the only clock every machine shares. Every write is announced on `<table>_changes` after
+ * it committed, by a batched NOTIFY statement of its own (why not in the write: `sql.ts`);
+ * `watch()` LISTENs on a connection of its own. `pg` is loaded on first use.
  */
 import { randomBytes } from 'node:crypto';
 import type { ClientConfig, Pool, QueryResult, QueryResultRow } from 'pg';
