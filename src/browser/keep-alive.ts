@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
+import { deadline, sleep } from '../core/deadline.js';
 import { RaptorError, errnoCode, isRaptorError } from '../core/errors.js';
 import { ownDirs, ownSubdir, readOwnFile, removeOwnTree } from '../fs/territory.js';
 import { writeFileAtomic } from '../fs/file-io.js';
@@ -72,7 +72,7 @@ export async function launchKeepAlive(options: KeepAliveOptions): Promise<KeptAl
   child.once('error', (error) => (spawnError = error));
   child.unref();
 
-  const deadline = Date.now() + timeoutMs;
+  const started = deadline(timeoutMs);
   for (;;) {
     if (spawnError) throw new RaptorError('BROWSER_FAILED', `Cannot start \`${executablePath}\`: ${spawnError.message}.`, { cause: spawnError });
     if (exited) {
@@ -102,11 +102,11 @@ export async function launchKeepAlive(options: KeepAliveOptions): Promise<KeptAl
         return info;
       }
     }
-    if (Date.now() > deadline) {
+    if (started.expired()) {
       killGroup(child.pid!, 'SIGKILL');
       throw new RaptorError('BROWSER_FAILED', `The browser did not open its CDP port within ${timeoutMs} ms; it was stopped.`);
     }
-    await delay(25);
+    await sleep(25);
   }
 }
 
@@ -185,8 +185,8 @@ export async function stopKeepAlive(profileDir: string, timeoutMs = 5000): Promi
     return false;
   }
   killGroup(info.pid, 'SIGTERM');
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(info.pid) && Date.now() < deadline) await delay(50);
+  const grace = deadline(timeoutMs);
+  while (isAlive(info.pid) && !grace.expired()) await sleep(50);
   if (isAlive(info.pid)) killGroup(info.pid, 'SIGKILL');
   await rm(join(profileDir, KEEP_ALIVE_FILE), { force: true });
   return true;
