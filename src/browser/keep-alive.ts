@@ -13,8 +13,9 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { deadline, sleep } from '../core/deadline.js';
 import { RaptorError, errnoCode, isRaptorError } from '../core/errors.js';
-import { ownDirs, ownSubdir, readOwnFile, removeOwnTree } from '../fs/territory.js';
+import { ownDirs, ownSubdir, removeOwnTree } from '../fs/territory.js';
 import { writeFileAtomic } from '../fs/file-io.js';
+import { readJsonObjectSync } from '../fs/json-file.js';
 import { isAlive } from '../fs/file-lock.js';
 import { probeCdp } from './connect.js';
 import { chromiumArgs } from './find.js';
@@ -121,17 +122,17 @@ function readPort(portFile: string): number | undefined {
 }
 
 export async function readKeepAlive(profileDir: string): Promise<KeptAliveBrowser | undefined> {
+  let kept: KeptAliveBrowser | undefined;
   try {
-    const text = readOwnFile(join(profileDir, KEEP_ALIVE_FILE));
-    if (text === undefined) return undefined;
-    // The profile is where the file lies, not what it claims: a record copied from another
-    // session's profile must not make that session's browser look like this one's.
-    return { ...(JSON.parse(text) as KeptAliveBrowser), profileDir };
+    kept = readJsonObjectSync(join(profileDir, KEEP_ALIVE_FILE), { noFollow: true }) as KeptAliveBrowser | undefined;
   } catch (error) {
     // A link or hard link is not a record raptor wrote: no browser of ours is known there.
-    if (error instanceof SyntaxError || isRaptorError(error, 'FOREIGN_DIRECTORY')) return undefined;
+    if (isRaptorError(error, 'FOREIGN_DIRECTORY')) return undefined;
     throw error;
   }
+  // The profile is where the file lies, not what it claims: a record copied from another
+  // session's profile must not make that session's browser look like this one's.
+  return kept && { ...kept, profileDir };
 }
 
 /**

@@ -7,11 +7,12 @@
  * ones still open before it starts. Only tabs the crawl itself opened are ever closed: a tab a
  * person opened in the same browser is not in the file.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { httpBase, probeCdp } from '../browser/connect.js';
-import { errnoCode, isRaptorError } from '../core/errors.js';
+import { isRaptorError } from '../core/errors.js';
+import { readJsonFileSync } from '../fs/json-file.js';
 
 export const TABS_FILE = 'tabs.json';
 
@@ -79,13 +80,8 @@ export async function targetIdOf(context: BrowserContext, page: Page): Promise<s
 }
 
 export function readTabs(dir: string): string[] {
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(join(dir, TABS_FILE), 'utf8'));
-    return Array.isArray(parsed) ? parsed.filter((id): id is string => typeof id === 'string' && /^[A-Za-z0-9]+$/.test(id)) : [];
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || error instanceof SyntaxError) return [];
-    throw error;
-  }
+  const parsed = readJsonFileSync(join(dir, TABS_FILE));
+  return Array.isArray(parsed) ? parsed.filter((id): id is string => typeof id === 'string' && /^[A-Za-z0-9]+$/.test(id)) : [];
 }
 
 /**
