@@ -4,7 +4,7 @@
  * reattach or relaunch, validate, list, clean up. The CLI is a thin shell over it.
  */
 import { captureChecked, captureSource, type CapturedSource, type SaveSource } from './browser/capture-source.js';
-import { checkBrowser, expectedBrowserId, requireSessionBrowser, type BrowserCheck } from './browser/identity.js';
+import { liveBrowserOf, requireSessionBrowser, type BrowserCheck } from './browser/identity.js';
 import { stopAndRemoveProfile } from './browser/keep-alive.js';
 import { cleanupStore, type CleanupOptions, type CleanupResult } from './maintenance/cleanup.js';
 import { loadSettings, type Settings } from './env/config.js';
@@ -191,9 +191,7 @@ export class SessionManager {
    * without an id). Undefined when the session records no browser.
    */
   async checkSessionBrowser(session: Pick<SessionSummary, 'name' | 'cdpUrl' | 'browserId'>, timeoutMs = this.settings.probeTimeoutMs): Promise<BrowserCheck | undefined> {
-    if (!session.cdpUrl) return undefined;
-    const browserId = await expectedBrowserId({ cdpUrl: session.cdpUrl, browserId: session.browserId }, profileDirFor(this.paths.profilesDir, session.name));
-    return checkBrowser({ cdpUrl: session.cdpUrl, browserId }, timeoutMs);
+    return liveBrowserOf(session, profileDirFor(this.paths.profilesDir, session.name), timeoutMs);
   }
 
   /** Brings session `name` back: reattach while its browser lives, else relaunch with the saved state. */

@@ -136,6 +136,15 @@ export async function readKeepAlive(profileDir: string): Promise<KeptAliveBrowse
 }
 
 /**
+ * The kept-alive browser of `profileDir`, when the very process raptor started for it still runs
+ * (see {@link isOwnBrowserRunning}); undefined when there is none, or only a stale record.
+ */
+export async function runningKeepAlive(profileDir: string): Promise<KeptAliveBrowser | undefined> {
+  const kept = await readKeepAlive(profileDir);
+  return kept && isOwnBrowserRunning(kept) ? kept : undefined;
+}
+
+/**
  * True when `info.pid` is alive *and* is the Chromium raptor started with that profile, so a
  * recycled pid is never mistaken for it: one of its arguments is exactly `--user-data-dir=<profile>`
  * (not a longer path that merely starts with it), and the process started when raptor launched
@@ -180,8 +189,8 @@ function bootTimeMs(): number {
 
 /** Stops the kept-alive browser of `profileDir`. Returns false when none of ours was running. */
 export async function stopKeepAlive(profileDir: string, timeoutMs = 5000): Promise<boolean> {
-  const info = await readKeepAlive(profileDir);
-  if (!info || !isOwnBrowserRunning(info)) {
+  const info = await runningKeepAlive(profileDir);
+  if (!info) {
     await rm(join(profileDir, KEEP_ALIVE_FILE), { force: true });
     return false;
   }

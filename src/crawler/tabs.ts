@@ -10,7 +10,8 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { httpBase, probeCdp } from '../browser/connect.js';
+import { httpBase } from '../browser/connect.js';
+import type { BrowserCheck } from '../browser/identity.js';
 import { isRaptorError } from '../core/errors.js';
 import { readJsonFileSync } from '../fs/json-file.js';
 
@@ -85,13 +86,12 @@ export function readTabs(dir: string): string[] {
 }
 
 /**
- * Closes the tabs a previous owner listed, in the browser at `cdpUrl`, and only when it is the
- * browser the session recorded (`browserId`): the ids mean nothing in another one. Returns how many closed.
+ * Closes the tabs a previous owner listed, in the browser at `cdpUrl`, and only when `check`
+ * (`manager.checkSessionBrowser`) found it to be the browser the session recorded: the ids mean
+ * nothing in another one. Returns how many closed.
  */
-export async function closeStrayTabs(cdpUrl: string, browserId: string | undefined, ids: string[]): Promise<number> {
-  if (ids.length === 0) return 0;
-  const probe = await probeCdp(cdpUrl, 1500);
-  if (!probe.alive || (browserId !== undefined && probe.browserId !== browserId)) return 0;
+export async function closeStrayTabs(cdpUrl: string, check: BrowserCheck | undefined, ids: string[]): Promise<number> {
+  if (ids.length === 0 || check?.status !== 'same') return 0;
   const base = httpBase(cdpUrl);
   let closed = 0;
   for (const id of ids) {
