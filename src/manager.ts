@@ -4,7 +4,8 @@
  * reattach or relaunch, validate, list, clean up. The CLI is a thin shell over it.
  */
 import { captureChecked, captureSource, type CapturedSource, type SaveSource } from './browser/capture-source.js';
-import { liveBrowserOf, requireSessionBrowser, type BrowserCheck } from './browser/identity.js';
+import { PROBE_CONCURRENCY, liveBrowserOf, requireSessionBrowser, type BrowserCheck } from './browser/identity.js';
+import { mapLimit } from './core/map-limit.js';
 import { stopAndRemoveProfile } from './browser/keep-alive.js';
 import { cleanupStore, type CleanupOptions, type CleanupResult } from './maintenance/cleanup.js';
 import { loadSettings, type Settings } from './env/config.js';
@@ -362,7 +363,7 @@ export class SessionManager {
 
   async stats(): Promise<Stats> {
     const stats: Stats = { count: 0, bytes: 0, expired: 0, invalid: 0, live: 0 };
-    const probes: Promise<void>[] = [];
+    const withBrowser: SessionSummary[] = [];
     for await (const entry of this.store.scan()) {
       if (!entry.ok) {
         stats.invalid++;
@@ -371,10 +372,10 @@ export class SessionManager {
       stats.count++;
       stats.bytes += entry.summary.bytes ?? 0;
       if (sessionExpired(entry.summary, this.maxAgeMs)) stats.expired++;
-      const summary = entry.summary;
-      if (summary.cdpUrl) probes.push(this.checkSessionBrowser(summary).then((check) => void (check?.status === 'same' && stats.live++)));
+      if (entry.summary.cdpUrl) withBrowser.push(entry.summary);
     }
-    await Promise.all(probes);
+    const checks = await mapLimit(withBrowser, PROBE_CONCURRENCY, (summary) => this.checkSessionBrowser(summary));
+    stats.live = checks.filter((check) => check?.status === 'same').length;
     return stats;
   }
 

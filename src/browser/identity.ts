@@ -50,6 +50,12 @@ export type BrowserCheck =
 
 export type AttachableCheck = Extract<BrowserCheck, { endpoint: string }>;
 
+/**
+ * How many sessions' browsers `stats` and `list --live` probe at once: enough to finish a few
+ * hundred in seconds, few enough that probes do not time out queued behind each other.
+ */
+export const PROBE_CONCURRENCY = 8;
+
 /** The DevTools WebSocket of browser `browserId` at the host of `cdpUrl` (credentials and query kept). */
 export function pinnedEndpoint(cdpUrl: string, browserId: string): string {
   const url = new URL(cdpUrl);
