@@ -4,7 +4,8 @@
  * reattach or relaunch, validate, list, clean up. The CLI is a thin shell over it.
  */
 import { captureChecked, captureSource, type CapturedSource, type SaveSource } from './browser/capture-source.js';
-import { checkBrowser, expectedBrowserId, requireSessionBrowser, type BrowserCheck } from './browser/identity.js';
+import { PROBE_CONCURRENCY, liveBrowserOf, requireSessionBrowser, type BrowserCheck } from './browser/identity.js';
+import { mapLimit } from './core/map-limit.js';
 import { stopAndRemoveProfile } from './browser/keep-alive.js';
 import { cleanupStore, type CleanupOptions, type CleanupResult } from './maintenance/cleanup.js';
 import { loadSettings, type Settings } from './env/config.js';
@@ -191,9 +192,7 @@ export class SessionManager {
    * without an id). Undefined when the session records no browser.
    */
   async checkSessionBrowser(session: Pick<SessionSummary, 'name' | 'cdpUrl' | 'browserId'>, timeoutMs = this.settings.probeTimeoutMs): Promise<BrowserCheck | undefined> {
-    if (!session.cdpUrl) return undefined;
-    const browserId = await expectedBrowserId({ cdpUrl: session.cdpUrl, browserId: session.browserId }, profileDirFor(this.paths.profilesDir, session.name));
-    return checkBrowser({ cdpUrl: session.cdpUrl, browserId }, timeoutMs);
+    return liveBrowserOf(session, profileDirFor(this.paths.profilesDir, session.name), timeoutMs);
   }
 
   /** Brings session `name` back: reattach while its browser lives, else relaunch with the saved state. */
@@ -364,7 +363,7 @@ export class SessionManager {
 
   async stats(): Promise<Stats> {
     const stats: Stats = { count: 0, bytes: 0, expired: 0, invalid: 0, live: 0 };
-    const probes: Promise<void>[] = [];
+    const withBrowser: SessionSummary[] = [];
     for await (const entry of this.store.scan()) {
       if (!entry.ok) {
         stats.invalid++;
@@ -373,10 +372,10 @@ export class SessionManager {
       stats.count++;
       stats.bytes += entry.summary.bytes ?? 0;
       if (sessionExpired(entry.summary, this.maxAgeMs)) stats.expired++;
-      const summary = entry.summary;
-      if (summary.cdpUrl) probes.push(this.checkSessionBrowser(summary).then((check) => void (check?.status === 'same' && stats.live++)));
+      if (entry.summary.cdpUrl) withBrowser.push(entry.summary);
     }
-    await Promise.all(probes);
+    const checks = await mapLimit(withBrowser, PROBE_CONCURRENCY, (summary) => this.checkSessionBrowser(summary));
+    stats.live = checks.filter((check) => check?.status === 'same').length;
     return stats;
   }
 

@@ -9,8 +9,8 @@
  *   returns `origins: []` for those tabs although they hold data. raptor reads the pages
  *   themselves, makes Playwright visit the origins it missed, and merges what is still missing.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { BrowserContext, Page } from 'playwright-core';
+import { withTimeout } from '../core/deadline.js';
 import { RaptorError } from '../core/errors.js';
 import type { SessionStorageMap, StorageState } from '../core/record.js';
 import { visitOrigins } from './origin-visit.js';
@@ -50,9 +50,8 @@ const READ_STORAGE_SCRIPT = `(async () => {
 /** Reads both web storages of one page; `undefined` for pages without a real origin or that are gone. */
 async function readPageStorage(page: Page, timeoutMs: number): Promise<PageStorage | undefined> {
   const read = page.evaluate(READ_STORAGE_SCRIPT) as Promise<PageStorage | undefined>;
-  const timeout = delay(timeoutMs, undefined, { ref: false });
   try {
-    const result = await Promise.race([read, timeout]);
+    const result = await withTimeout(read, timeoutMs, () => undefined); // a hung page has nothing we can read
     return result && result.origin !== 'null' ? result : undefined;
   } catch {
     return undefined; // the page closed or crashed while we read it: it has nothing left to save
@@ -72,20 +71,13 @@ export interface CaptureOptions {
 /** Captures the full state of `context` (all its pages), or `BROWSER_UNREACHABLE` within `timeoutMs`. */
 export async function captureContext(context: BrowserContext, options: CaptureOptions = {}): Promise<Captured> {
   const timeoutMs = options.timeoutMs ?? 5000;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new RaptorError('BROWSER_UNREACHABLE', `The browser did not hand over its state within ${timeoutMs} ms (is it frozen?). Nothing was saved.`)),
-      timeoutMs,
-    );
-  });
   try {
-    return await Promise.race([capture(context, options), timeout]);
+    return await withTimeout(capture(context, options), timeoutMs, () => {
+      throw new RaptorError('BROWSER_UNREACHABLE', `The browser did not hand over its state within ${timeoutMs} ms (is it frozen?). Nothing was saved.`);
+    });
   } catch (error) {
     if (error instanceof RaptorError) throw error;
     throw new RaptorError('BROWSER_UNREACHABLE', `The browser went away while its state was being captured (${(error as Error).message.split('\n')[0]}). Nothing was saved.`, { cause: error });
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -17,7 +17,10 @@
  *
  * A record without an id (written by an older raptor) proves nothing: what answers is
  * `unverified`, which no implicit path trusts. The session's own kept-alive browser still
- * proves itself through its profile's `raptor-browser.json` (`expectedBrowserId`).
+ * proves itself through its profile's `raptor-browser.json`.
+ *
+ * Paths that ask about a *session's* browser ask `liveBrowserOf()`, which adds that proof;
+ * `checkBrowser()` alone is for a URL the user named.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -26,7 +29,7 @@ import type { Browser } from 'playwright-core';
 import { RaptorError } from '../core/errors.js';
 import { redactUrl } from '../env/log.js';
 import { connectCdp, probeCdp } from './connect.js';
-import { isOwnBrowserRunning, readKeepAlive } from './keep-alive.js';
+import { runningKeepAlive } from './keep-alive.js';
 
 /** Where a session's browser was and which one it was. */
 export interface RecordedBrowser {
@@ -46,6 +49,12 @@ export type BrowserCheck =
   | { status: 'gone'; reason: string };
 
 export type AttachableCheck = Extract<BrowserCheck, { endpoint: string }>;
+
+/**
+ * How many sessions' browsers `stats` and `list --live` probe at once: enough to finish a few
+ * hundred in seconds, few enough that probes do not time out queued behind each other.
+ */
+export const PROBE_CONCURRENCY = 8;
 
 /** The DevTools WebSocket of browser `browserId` at the host of `cdpUrl` (credentials and query kept). */
 export function pinnedEndpoint(cdpUrl: string, browserId: string): string {
@@ -124,13 +133,20 @@ function tryHandshake(endpoint: string, timeoutMs: number): Promise<{ refused?: 
 }
 
 /**
- * The id a session's browser must have: the recorded one, else (a record of an older version)
- * the one its own kept-alive browser wrote into `profileDir`, if that browser runs at that URL.
+ * "Is the browser this session recorded live, and ours?": {@link checkBrowser} against the id
+ * the session's browser must have: the recorded one, else (a record of an older version) the one
+ * its own kept-alive browser wrote into `profileDir`, if that browser runs at that URL.
+ * Undefined when nothing is recorded. `same` is the only answer that means "live and ours".
  */
-export async function expectedBrowserId(recorded: RecordedBrowser, profileDir: string): Promise<string | undefined> {
-  if (recorded.browserId !== undefined) return recorded.browserId;
-  const kept = await readKeepAlive(profileDir);
-  return kept && kept.cdpUrl === recorded.cdpUrl && isOwnBrowserRunning(kept) ? kept.browserId : undefined;
+export async function liveBrowserOf(recorded: Partial<RecordedBrowser>, profileDir: string, timeoutMs: number): Promise<BrowserCheck | undefined> {
+  const { cdpUrl } = recorded;
+  if (!cdpUrl) return undefined;
+  let browserId = recorded.browserId;
+  if (browserId === undefined) {
+    const kept = await runningKeepAlive(profileDir);
+    if (kept?.cdpUrl === cdpUrl) browserId = kept.browserId;
+  }
+  return checkBrowser({ cdpUrl, browserId }, timeoutMs);
 }
 
 /**

@@ -11,10 +11,11 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
+import { deadline, sleep } from '../core/deadline.js';
 import { RaptorError, errnoCode, isRaptorError } from '../core/errors.js';
-import { ownDirs, ownSubdir, readOwnFile, removeOwnTree } from '../fs/territory.js';
+import { ownDirs, ownSubdir, removeOwnTree } from '../fs/territory.js';
 import { writeFileAtomic } from '../fs/file-io.js';
+import { readJsonObjectSync } from '../fs/json-file.js';
 import { isAlive } from '../fs/file-lock.js';
 import { probeCdp } from './connect.js';
 import { chromiumArgs } from './find.js';
@@ -72,7 +73,7 @@ export async function launchKeepAlive(options: KeepAliveOptions): Promise<KeptAl
   child.once('error', (error) => (spawnError = error));
   child.unref();
 
-  const deadline = Date.now() + timeoutMs;
+  const started = deadline(timeoutMs);
   for (;;) {
     if (spawnError) throw new RaptorError('BROWSER_FAILED', `Cannot start \`${executablePath}\`: ${spawnError.message}.`, { cause: spawnError });
     if (exited) {
@@ -102,11 +103,11 @@ export async function launchKeepAlive(options: KeepAliveOptions): Promise<KeptAl
         return info;
       }
     }
-    if (Date.now() > deadline) {
+    if (started.expired()) {
       killGroup(child.pid!, 'SIGKILL');
       throw new RaptorError('BROWSER_FAILED', `The browser did not open its CDP port within ${timeoutMs} ms; it was stopped.`);
     }
-    await delay(25);
+    await sleep(25);
   }
 }
 
@@ -121,17 +122,26 @@ function readPort(portFile: string): number | undefined {
 }
 
 export async function readKeepAlive(profileDir: string): Promise<KeptAliveBrowser | undefined> {
+  let kept: KeptAliveBrowser | undefined;
   try {
-    const text = readOwnFile(join(profileDir, KEEP_ALIVE_FILE));
-    if (text === undefined) return undefined;
-    // The profile is where the file lies, not what it claims: a record copied from another
-    // session's profile must not make that session's browser look like this one's.
-    return { ...(JSON.parse(text) as KeptAliveBrowser), profileDir };
+    kept = readJsonObjectSync(join(profileDir, KEEP_ALIVE_FILE), { noFollow: true }) as KeptAliveBrowser | undefined;
   } catch (error) {
     // A link or hard link is not a record raptor wrote: no browser of ours is known there.
-    if (error instanceof SyntaxError || isRaptorError(error, 'FOREIGN_DIRECTORY')) return undefined;
+    if (isRaptorError(error, 'FOREIGN_DIRECTORY')) return undefined;
     throw error;
   }
+  // The profile is where the file lies, not what it claims: a record copied from another
+  // session's profile must not make that session's browser look like this one's.
+  return kept && { ...kept, profileDir };
+}
+
+/**
+ * The kept-alive browser of `profileDir`, when the very process raptor started for it still runs
+ * (see {@link isOwnBrowserRunning}); undefined when there is none, or only a stale record.
+ */
+export async function runningKeepAlive(profileDir: string): Promise<KeptAliveBrowser | undefined> {
+  const kept = await readKeepAlive(profileDir);
+  return kept && isOwnBrowserRunning(kept) ? kept : undefined;
 }
 
 /**
@@ -179,14 +189,14 @@ function bootTimeMs(): number {
 
 /** Stops the kept-alive browser of `profileDir`. Returns false when none of ours was running. */
 export async function stopKeepAlive(profileDir: string, timeoutMs = 5000): Promise<boolean> {
-  const info = await readKeepAlive(profileDir);
-  if (!info || !isOwnBrowserRunning(info)) {
+  const info = await runningKeepAlive(profileDir);
+  if (!info) {
     await rm(join(profileDir, KEEP_ALIVE_FILE), { force: true });
     return false;
   }
   killGroup(info.pid, 'SIGTERM');
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(info.pid) && Date.now() < deadline) await delay(50);
+  const grace = deadline(timeoutMs);
+  while (isAlive(info.pid) && !grace.expired()) await sleep(50);
   if (isAlive(info.pid)) killGroup(info.pid, 'SIGKILL');
   await rm(join(profileDir, KEEP_ALIVE_FILE), { force: true });
   return true;

@@ -8,9 +8,9 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { connectCdp } from './connect.js';
-import { attachChecked, checkBrowser, expectedBrowserId, pinnedEndpoint, type RecordedBrowser } from './identity.js';
+import { attachChecked, liveBrowserOf, pinnedEndpoint, type RecordedBrowser } from './identity.js';
 import { findBrowser } from './find.js';
-import { isOwnBrowserRunning, launchKeepAlive, readKeepAlive, stopKeepAlive, type KeptAliveBrowser } from './keep-alive.js';
+import { launchKeepAlive, runningKeepAlive, stopKeepAlive, type KeptAliveBrowser } from './keep-alive.js';
 import { RaptorError } from '../core/errors.js';
 import { launchWithState, type BrowserLaunchOptions } from './launch.js';
 import { addSessionStorage } from './session-storage.js';
@@ -78,13 +78,13 @@ async function tryReattach(record: SessionRecord, ctx: RestoreContext, probeTime
   if (record.browserType !== 'chromium') return `${record.browserType} sessions cannot be reattached over CDP`;
   const profileDir = profileDirFor(ctx.profilesDir, record.name);
   const candidates: RecordedBrowser[] = [];
-  if (record.cdpUrl) candidates.push({ cdpUrl: record.cdpUrl, browserId: await expectedBrowserId({ cdpUrl: record.cdpUrl, browserId: record.browserId }, profileDir) });
-  const kept = await readKeepAlive(profileDir);
-  if (kept && isOwnBrowserRunning(kept) && kept.cdpUrl !== record.cdpUrl) candidates.push({ cdpUrl: kept.cdpUrl, browserId: kept.browserId });
+  if (record.cdpUrl) candidates.push({ cdpUrl: record.cdpUrl, browserId: record.browserId });
+  const kept = await runningKeepAlive(profileDir);
+  if (kept && kept.cdpUrl !== record.cdpUrl) candidates.push({ cdpUrl: kept.cdpUrl, browserId: kept.browserId });
   if (candidates.length === 0) return 'no browser was recorded for this session';
   let reason = '';
   for (const candidate of candidates) {
-    const check = await checkBrowser(candidate, probeTimeoutMs);
+    const check = (await liveBrowserOf(candidate, profileDir, probeTimeoutMs))!;
     if (check.status === 'gone') {
       reason = `the browser is gone: ${check.reason}`;
       continue;
@@ -173,9 +173,9 @@ export async function restoreRecord(record: SessionRecord, ctx: RestoreContext, 
  */
 async function reattachSlowOwnBrowser(record: SessionRecord, ctx: RestoreContext): Promise<Attached | undefined> {
   const profileDir = profileDirFor(ctx.profilesDir, record.name);
-  const kept = await readKeepAlive(profileDir);
-  if (!kept || !isOwnBrowserRunning(kept)) return undefined;
-  const check = await checkBrowser({ cdpUrl: kept.cdpUrl, browserId: kept.browserId }, 5000);
+  const kept = await runningKeepAlive(profileDir);
+  if (!kept) return undefined;
+  const check = (await liveBrowserOf(kept, profileDir, 5000))!;
   if (check.status === 'same') {
     try {
       const browser = await attachChecked(check, 10_000);

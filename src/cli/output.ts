@@ -1,11 +1,13 @@
 /**
  * What commands hand back to `main`, and the small formatting kit they use to build it:
- * aligned tables, relative times, sizes. No dependency: a table is padded text.
+ * aligned tables, relative times, sizes. A table is padded text, measured in terminal columns
+ * (`string-width`), so names in CJK or with emoji line up with the rest.
  *
  * A command never writes to stdout itself (`watch` streams through `CliContext.emit`);
  * `main` prints one `CommandOutput`: its `data` as one JSON document with `--json`,
  * else its `text`.
  */
+import stringWidth from 'string-width';
 
 /** How human output will be shown. */
 export interface View {
@@ -43,7 +45,7 @@ export function formatTable<Row>(rows: readonly Row[], columns: readonly Column<
   const widths = columns.map((column, i) => Math.max(width(column.header), ...cells.map((line) => width(line[i]!))));
   const render = (line: string[]): string =>
     line
-      .map((cell, i) => (columns[i]!.align === 'right' ? cell.padStart(widths[i]! + cell.length - width(cell)) : cell.padEnd(widths[i]! + cell.length - width(cell))))
+      .map((cell, i) => (columns[i]!.align === 'right' ? padStart(cell, widths[i]!) : padEnd(cell, widths[i]!)))
       .join('  ')
       .trimEnd();
   const lines = [render(columns.map((c) => c.header))];
@@ -55,7 +57,7 @@ export function formatTable<Row>(rows: readonly Row[], columns: readonly Column<
 /** `key: value` lines with the keys padded to one width. */
 export function formatFields(fields: readonly (readonly [string, string])[]): string {
   const keyWidth = Math.max(0, ...fields.map(([key]) => width(key)));
-  return fields.map(([key, value]) => `${`${key}:`.padEnd(keyWidth + 1)}  ${value}`).join('\n');
+  return fields.map(([key, value]) => `${padEnd(`${key}:`, keyWidth + 1)}  ${value}`).join('\n');
 }
 
 /** `3m ago`, `in 2d`, `just now`. Relative to `now` so tests can pin it. */
@@ -92,8 +94,8 @@ export function formatBytes(bytes: number | undefined): string {
 
 /** `Examples:` block for `--help`: each entry is a command line and what it does. */
 export function examples(entries: readonly (readonly [string, string])[]): string {
-  const commandWidth = Math.max(...entries.map(([command]) => command.length));
-  return `\nExamples:\n${entries.map(([command, what]) => `  $ ${command.padEnd(commandWidth)}  # ${what}`).join('\n')}\n`;
+  const commandWidth = Math.max(...entries.map(([command]) => width(command)));
+  return `\nExamples:\n${entries.map(([command, what]) => `  $ ${padEnd(command, commandWidth)}  # ${what}`).join('\n')}\n`;
 }
 
 /** Names in human messages are quoted the way errors quote them. */
@@ -105,7 +107,18 @@ function oneLine(text: string): string {
   return text.replace(/[\r\n\t]+/g, ' ');
 }
 
-/** Display width, counting each code point as one column (good enough for names and URLs). */
+/**
+ * Columns `text` takes in a terminal: East Asian wide characters and emoji take two, combining
+ * marks and zero-width joiners none. `String#padEnd` counts UTF-16 units, which is neither.
+ */
 function width(text: string): number {
-  return [...text].length;
+  return stringWidth(text);
+}
+
+function padEnd(text: string, columns: number): string {
+  return text + ' '.repeat(Math.max(0, columns - width(text)));
+}
+
+function padStart(text: string, columns: number): string {
+  return ' '.repeat(Math.max(0, columns - width(text))) + text;
 }

@@ -24,8 +24,9 @@ import { stemFor } from '../core/names.js';
 import { ownDirs } from '../fs/territory.js';
 import { isRetired } from '../store/pool.js';
 import type { RestoredSession, RestoreOptions } from '../browser/restore.js';
-import { sanitizeJson, type Json } from '../core/sanitize.js';
+import { BlockGuard, retiredError } from './blocking.js';
 import { HealthMeter } from './health.js';
+import { checkResult, normalizeUrl, type PageHandler } from './page-task.js';
 import { EPOCH_FILE } from './fence.js';
 import { CrawlJournal, type JournalOptions } from './journal.js';
 import { CRAWL_FILES, HOME_DIRS, crawlDirFor } from '../env/paths.js';
@@ -65,21 +66,6 @@ export interface CrawlOptions {
   handleSignals?: boolean;
 }
 
-export interface PageTask {
-  url: string;
-  page: Page;
-  response: Response | null;
-  /** 1 on the first try. */
-  attempt: number;
-  /** Adds URLs (resolved against this page's URL, fragments dropped) unless already known. */
-  enqueue(urls: string[]): number;
-}
-
-/** Handles one page; what it returns (small plain JSON) is kept as the URL's result. */
-export type PageHandler = (task: PageTask) => Promise<Json | void>;
-
-const MAX_RESULT_BYTES = 16 * 1024;
-
 export class Crawl {
   /** `reattached` when the kept-alive browser survived, `relaunched` otherwise. */
   mode: 'reattached' | 'relaunched';
@@ -92,9 +78,7 @@ export class Crawl {
   private readonly health = new HealthMeter();
   private readonly timers: NodeJS.Timeout[] = [];
   private stopping = false;
-  private blockedInARow = 0;
-  /** Requests sent whose answer is not in yet: with `blockedInARow`, what may still come back blocked. */
-  private unanswered = 0;
+  private readonly blocking: BlockGuard;
   /** Set once another process took the crawl over: nothing is written after it. */
   private lost: RaptorError | undefined;
   private readonly tabs: TabLedger;
@@ -121,6 +105,7 @@ export class Crawl {
     this.recovered = recovered;
     this.dir = journal.dir;
     this.tabs = new TabLedger(journal.dir, () => owner.fence.check());
+    this.blocking = new BlockGuard(options.maxBlocked ?? 5, options.blockedStatuses ?? [401, 403, 429]);
   }
 
   static async open(options: CrawlOptions): Promise<Crawl> {
@@ -194,15 +179,13 @@ export class Crawl {
   /** Works through every pending URL; resolves when none is left, or after `stop()`. */
   async run(handler: PageHandler): Promise<Progress> {
     const concurrency = this.options.concurrency ?? 4;
-    const maxBlocked = this.options.maxBlocked ?? 5;
     let failure: unknown;
     const worker = async (): Promise<void> => {
       let page: Page | undefined;
       try {
         while (!this.stopping && failure === undefined) {
-          // Every request still out may come back blocked: send one only while that cannot take
-          // the count past `maxBlocked`, so a site that blocks us sees at most that many.
-          if (this.blockedInARow + this.unanswered >= maxBlocked) {
+          // A site that blocks us sees at most `maxBlocked` requests (blocking.ts).
+          if (!this.blocking.maySend()) {
             await new Promise<void>((resolve) => this.waiters.push(resolve));
             continue;
           }
@@ -212,14 +195,7 @@ export class Crawl {
             await new Promise<void>((resolve) => this.waiters.push(resolve));
             continue;
           }
-          // The request counts as unanswered from now on (not only once sent): opening a tab takes
-          // a while, and other workers must not send meanwhile on the belief that none is out.
-          this.unanswered++;
-          let out = true;
-          const answered = (): void => {
-            if (out) this.unanswered--;
-            out = false;
-          };
+          const answered = this.blocking.sent();
           let restored = this.restored;
           try {
             this.journal.append({ t: 'start', url });
@@ -324,13 +300,13 @@ export class Crawl {
         answered(); // counted below, in the same synchronous step: blocked, or the streak is over
       }
       const status = response?.status() ?? 0;
-      if ((this.options.blockedStatuses ?? [401, 403, 429]).includes(status)) {
+      const blocked = this.blocking.answer(status);
+      if (blocked !== 'ok') {
         this.health.record(false);
         this.journal.append({ t: 'requeue', url });
-        if (++this.blockedInARow >= (this.options.maxBlocked ?? 5)) await this.retireSession(status);
+        if (blocked === 'retire') await this.blocking.retire(this.manager, this.options.session, status, this.owner.fence);
         return page;
       }
-      this.blockedInARow = 0;
       // Frozen during the navigation and taken over meanwhile? Then the page is the new owner's job.
       this.owner.fence.check();
       const result = await handler({ url, page, response, attempt, enqueue: (urls) => this.add(urls, page.url()) });
@@ -376,19 +352,6 @@ export class Crawl {
     return this.recovering;
   }
 
-  private async retireSession(status: number): Promise<never> {
-    this.owner.fence.check();
-    await this.manager.update(this.options.session, (record) => ({
-      ...record,
-      tags: [...new Set([...record.tags, 'retired'])],
-      metadata: { ...record.metadata, retired: { at: new Date().toISOString(), reason: `HTTP ${status} ${this.blockedInARow} times in a row` } },
-    }));
-    throw new RaptorError(
-      'SESSION_BLOCKED',
-      `The site answered HTTP ${status} ${this.blockedInARow} times in a row: session \`${this.options.session}\` looks blocked and was retired (tag \`retired\`). Log in again, or crawl with another session; the crawl resumes where it stopped.`,
-    );
-  }
-
   private async saveState(): Promise<void> {
     if (!this.restored.browser.isConnected()) return;
     this.owner.fence.check(); // a frozen owner's cookies are older than the new owner's
@@ -418,31 +381,6 @@ export class Crawl {
     this.waiters = [];
     for (const wake of waiters) wake();
   }
-}
-
-/** `https://a.test/x#y` -> `https://a.test/x`; relative URLs resolve against `base`. */
-export function normalizeUrl(url: string, base?: string): string {
-  const parsed = new URL(url, base);
-  parsed.hash = '';
-  return parsed.href;
-}
-
-function checkResult(result: Json, url: string): Json {
-  const { value, issues } = sanitizeJson(result);
-  if (issues.length > 0 || value === undefined) throw new RaptorError('INVALID_INPUT', `The handler's result for ${url} is not plain JSON (${issues[0]?.message}).`);
-  if (Buffer.byteLength(JSON.stringify(value)) > MAX_RESULT_BYTES) {
-    throw new RaptorError('INVALID_INPUT', `The handler's result for ${url} is over ${MAX_RESULT_BYTES / 1024} KiB; keep results small and store big data elsewhere.`);
-  }
-  return value;
-}
-
-/** The session was retired (blocked): resuming would only send more requests the site refuses. */
-function retiredError(session: string, retired: unknown): RaptorError {
-  const reason = retired && typeof retired === 'object' && 'reason' in retired && typeof retired.reason === 'string' ? ` (${retired.reason})` : '';
-  return new RaptorError(
-    'SESSION_BLOCKED',
-    `Session \`${session}\` was retired${reason}: the site blocks it, and crawling on would only send more requests it refuses. Log in again and save it without the \`retired\` tag (\`raptor save ${session} --tag <its tags>\` replaces the tags), or crawl with another session.`,
-  );
 }
 
 async function forgetProgress(dir: string): Promise<void> {

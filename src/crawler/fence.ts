@@ -10,9 +10,10 @@
  * (see journal.ts), so even a write that slipped between the check and the `write()` lands in
  * files the readers of a newer epoch ignore.
  */
-import { closeSync, constants, fsyncSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RaptorError, errnoCode } from '../core/errors.js';
+import { fsyncDirSync, fsyncFileSync } from '../fs/file-io.js';
 
 export const EPOCH_FILE = 'epoch';
 /** Any file name that carries an epoch: `snapshot-e3.json`, `journal-e3-7.ndjson`. */
@@ -39,19 +40,9 @@ export function bumpEpoch(dir: string): number {
   const next = currentEpoch(dir) + 1;
   const temp = join(dir, `.${EPOCH_FILE}.${process.pid}.tmp`);
   writeFileSync(temp, `${next}\n`, { mode: 0o600 });
-  const fd = openSync(temp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  fsyncFileSync(temp);
   renameSync(temp, join(dir, EPOCH_FILE));
-  const dirFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  fsyncDirSync(dir);
   return next;
 }
 

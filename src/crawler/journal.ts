@@ -16,11 +16,12 @@
  *   lost the crawl still writes lands in an older epoch's files, which nobody reads: a stale
  *   snapshot can never replace a newer one, and a stale line can never enter the table.
  */
-import { closeSync, constants, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RaptorError, errnoCode } from '../core/errors.js';
 import { appendWholeSync } from '../fs/append-whole.js';
+import { fsyncDirSync, fsyncFileSync } from '../fs/file-io.js';
 import { fsFault, mappingFaults } from '../fs/fs-errors.js';
 import { CrawlState, type CrawlEvent, type UrlEntry } from './state.js';
 
@@ -198,7 +199,7 @@ export class CrawlJournal {
       fdatasyncSync(fd);
       const temp = join(dir, `.${snapshotName(epoch)}.${process.pid}.tmp`);
       writeFileSync(temp, JSON.stringify(snapshotOf(loaded.state, epoch, generation)), { mode: 0o600 });
-      fsyncPath(temp);
+      fsyncFileSync(temp);
       fence?.check();
       renameSync(temp, join(dir, snapshotName(epoch)));
       fsyncDirSync(dir);
@@ -322,24 +323,6 @@ function unlinkIfThere(path: string): void {
     unlinkSync(path);
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') throw error;
-  }
-}
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -7,11 +7,13 @@
  * ones still open before it starts. Only tabs the crawl itself opened are ever closed: a tab a
  * person opened in the same browser is not in the file.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { httpBase, probeCdp } from '../browser/connect.js';
-import { errnoCode, isRaptorError } from '../core/errors.js';
+import { httpBase } from '../browser/connect.js';
+import type { BrowserCheck } from '../browser/identity.js';
+import { isRaptorError } from '../core/errors.js';
+import { readJsonFileSync } from '../fs/json-file.js';
 
 export const TABS_FILE = 'tabs.json';
 
@@ -79,23 +81,17 @@ export async function targetIdOf(context: BrowserContext, page: Page): Promise<s
 }
 
 export function readTabs(dir: string): string[] {
-  try {
-    const parsed: unknown = JSON.parse(readFileSync(join(dir, TABS_FILE), 'utf8'));
-    return Array.isArray(parsed) ? parsed.filter((id): id is string => typeof id === 'string' && /^[A-Za-z0-9]+$/.test(id)) : [];
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT' || error instanceof SyntaxError) return [];
-    throw error;
-  }
+  const parsed = readJsonFileSync(join(dir, TABS_FILE));
+  return Array.isArray(parsed) ? parsed.filter((id): id is string => typeof id === 'string' && /^[A-Za-z0-9]+$/.test(id)) : [];
 }
 
 /**
- * Closes the tabs a previous owner listed, in the browser at `cdpUrl`, and only when it is the
- * browser the session recorded (`browserId`): the ids mean nothing in another one. Returns how many closed.
+ * Closes the tabs a previous owner listed, in the browser at `cdpUrl`, and only when `check`
+ * (`manager.checkSessionBrowser`) found it to be the browser the session recorded: the ids mean
+ * nothing in another one. Returns how many closed.
  */
-export async function closeStrayTabs(cdpUrl: string, browserId: string | undefined, ids: string[]): Promise<number> {
-  if (ids.length === 0) return 0;
-  const probe = await probeCdp(cdpUrl, 1500);
-  if (!probe.alive || (browserId !== undefined && probe.browserId !== browserId)) return 0;
+export async function closeStrayTabs(cdpUrl: string, check: BrowserCheck | undefined, ids: string[]): Promise<number> {
+  if (ids.length === 0 || check?.status !== 'same') return 0;
   const base = httpBase(cdpUrl);
   let closed = 0;
   for (const id of ids) {

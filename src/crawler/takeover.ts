@@ -12,7 +12,7 @@
  *   with the saved state). A browser raptor did not launch is never stopped; then the taker
  *   reattaches and may wait until the old owner wakes up and stops on its fence.
  */
-import { isOwnBrowserRunning, readKeepAlive, stopKeepAlive } from '../browser/keep-alive.js';
+import { runningKeepAlive, stopKeepAlive } from '../browser/keep-alive.js';
 import type { SessionManager } from '../manager.js';
 import type { SessionRecord } from '../core/record.js';
 import { profileDirFor } from '../env/paths.js';
@@ -23,8 +23,7 @@ export async function prepareBrowser(manager: SessionManager, record: SessionRec
   const log = manager.logger;
   if (previous?.alive) {
     const profileDir = profileDirFor(manager.paths.profilesDir, record.name);
-    const kept = await readKeepAlive(profileDir);
-    if (kept && isOwnBrowserRunning(kept)) {
+    if (await runningKeepAlive(profileDir)) {
       log.warn(
         { session: record.name, previousPid: previous.pid, previousHost: previous.host },
         'took over the crawl from an owner that still runs but stopped answering; restarting the session\'s kept-alive browser, whose connection to that owner would stall every new tab',
@@ -33,7 +32,8 @@ export async function prepareBrowser(manager: SessionManager, record: SessionRec
       return;
     }
   }
-  if (!record.cdpUrl) return;
-  const closed = await closeStrayTabs(record.cdpUrl, record.browserId, readTabs(dir));
+  const tabs = readTabs(dir);
+  if (!record.cdpUrl || tabs.length === 0) return;
+  const closed = await closeStrayTabs(record.cdpUrl, await manager.checkSessionBrowser(record), tabs);
   if (closed > 0) log.info({ session: record.name, closed }, 'closed the tabs a previous crawler left open');
 }

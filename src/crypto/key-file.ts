@@ -16,6 +16,7 @@ import { link, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { RaptorError, errnoCode } from '../core/errors.js';
 import { KEY_FILE } from '../env/paths.js';
+import { syncDir } from '../fs/file-io.js';
 import { fsFault } from '../fs/fs-errors.js';
 import { keyId, newKey, parseKey, type Key } from './encryption.js';
 
@@ -98,7 +99,7 @@ export async function writeKeyFile(path: string, key: Key, options: WriteKeyFile
       await unlink(temp);
     }
     created = false;
-    await syncDirectory(dirname(path));
+    await syncDir(dirname(path));
     return written;
   } catch (error) {
     if (created) await unlink(temp).catch(() => undefined); // best effort: the failure below is what the user must see
@@ -106,15 +107,6 @@ export async function writeKeyFile(path: string, key: Key, options: WriteKeyFile
   }
 }
 
-/** fsync of a directory: a rename or link in it survives a power cut. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 
 /**

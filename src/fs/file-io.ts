@@ -60,7 +60,7 @@ export const nodeFs: DurableFs = {
       }
     });
   },
-  fsyncFile: (path) => fsyncPath(path, constants.O_RDONLY),
+  fsyncFile: async (path) => mappingFaults(path, () => fsyncFileSync(path)),
   async rename(from, to) {
     mappingFaults(to, () => renameSync(from, to));
   },
@@ -73,18 +73,30 @@ export const nodeFs: DurableFs = {
       throw fsFault(error, path) ?? error;
     }
   },
-  fsyncDir: (dir) => fsyncPath(dir, constants.O_RDONLY | constants.O_DIRECTORY),
+  fsyncDir: async (dir) => mappingFaults(dir, () => fsyncDirSync(dir)),
 };
 
-async function fsyncPath(path: string, flags: number): Promise<void> {
-  mappingFaults(path, () => {
-    const fd = openSync(path, flags);
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  });
+/** fsync of the file at `path`: what was written to it survives power loss. Synchronous, faults as the OS reports them. */
+export function fsyncFileSync(path: string): void {
+  fsyncOpened(path, constants.O_RDONLY);
+}
+
+/**
+ * fsync of a directory: a create, rename, link or unlink in it survives power loss (without
+ * it, the entry can vanish although the file's own data was synced). Synchronous, for code that
+ * must not yield between steps (the crawl journal); {@link syncDir} is the async, fault-mapped form.
+ */
+export function fsyncDirSync(dir: string): void {
+  fsyncOpened(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+}
+
+function fsyncOpened(path: string, flags: number): void {
+  const fd = openSync(path, flags);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** `writeSync` may write less than asked; a session file is written whole or the save fails. */
@@ -110,7 +122,7 @@ export async function writeFileAtomic(dir: string, fileName: string, text: strin
   await fs.fsyncDir(dir);
 }
 
-/** fsync a directory so a rename or unlink in it survives power loss. */
+/** fsync a directory so a rename or unlink in it survives power loss (DISK_FULL / READ_ONLY mapped). */
 export function syncDir(dir: string, fs: DurableFs = nodeFs): Promise<void> {
   return fs.fsyncDir(dir);
 }

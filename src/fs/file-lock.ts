@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { closeSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, open, stat, utimes } from 'node:fs/promises';
+import { deadline as deadlineIn, sleep, withTimeout, type Deadline } from '../core/deadline.js';
 import { RaptorError, errnoCode } from '../core/errors.js';
 import { fsFault } from './fs-errors.js';
 import { readOwnFile } from './territory.js';
@@ -61,7 +62,7 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, options: L
 export async function acquireLock(path: string, options: LockOptions = {}): Promise<() => Promise<void>> {
   const staleMs = options.staleMs ?? 10_000;
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = deadlineIn(timeoutMs); // one budget for the in-process queue and the file
 
   // In-process queue first: the file lock cannot tell two holders of one pid apart.
   const previous = inProcess.get(path) ?? Promise.resolve();
@@ -74,7 +75,9 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     if (inProcess.get(path) === tail) inProcess.delete(path);
   };
   try {
-    await withTimeout(previous, deadline, path, options.what);
+    await withTimeout(previous, deadline, () => {
+      throw lockedError(path, options.what);
+    });
     const token = await acquireFile(path, staleMs, deadline, options.what);
     const refresh = setInterval(() => {
       const now = new Date();
@@ -98,7 +101,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   }
 }
 
-async function acquireFile(path: string, staleMs: number, deadline: number, what?: string): Promise<string> {
+async function acquireFile(path: string, staleMs: number, deadline: Deadline, what?: string): Promise<string> {
   const token = randomBytes(8).toString('hex');
   const body = JSON.stringify({ pid: process.pid, host: HOST, token } satisfies LockOwner);
   // Written once, linked on every attempt: a waiting writer costs one syscall per try, as with O_EXCL.
@@ -112,7 +115,7 @@ async function acquireFile(path: string, staleMs: number, deadline: number, what
         await breakStaleLock(path, staleMs);
         continue;
       }
-      if (Date.now() >= deadline) throw lockedError(path, what);
+      if (deadline.expired()) throw lockedError(path, what);
       await sleep(delay);
       delay = Math.min(delay * 2, 50);
     }
@@ -261,16 +264,3 @@ function lockIoError(path: string, cause: unknown): RaptorError {
   return new RaptorError('STORE_UNAVAILABLE', `Cannot lock \`${path}\`: ${(cause as Error).message}.`, { cause });
 }
 
-async function withTimeout(promise: Promise<void>, deadline: number, path: string, what?: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(lockedError(path, what)), Math.max(0, deadline - Date.now()));
-  });
-  try {
-    await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -14,10 +14,11 @@
  * is 0700 and the user's own, so only the user (or root) can do that swap; file *contents* are
  * never written through a path that could be a link (O_EXCL | O_NOFOLLOW creates, then rename).
  */
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, writeSync, type Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RaptorError, errnoCode } from '../core/errors.js';
+import { fsyncDirSync, fsyncFileSync } from './file-io.js';
 
 /** The marker file that makes a directory raptor's: `{ "raptor": "sessions", "version": 1, "markedAt": … }`. */
 export const MARKER_FILE = '.raptor-sessions';
@@ -100,14 +101,8 @@ function writeMarker(dir: string): void {
   try {
     createFileExclusive(join(dir, MARKER_FILE), body);
     // Durable like a session file: a power loss must not turn a raptor directory back into an unmarked one.
-    for (const [path, flags] of [[join(dir, MARKER_FILE), constants.O_RDONLY], [dir, constants.O_RDONLY | constants.O_DIRECTORY]] as const) {
-      const fd = openSync(path, flags);
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-    }
+    fsyncFileSync(join(dir, MARKER_FILE));
+    fsyncDirSync(dir);
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'EEXIST') return; // another process marked it at the same instant

@@ -13,7 +13,8 @@
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Settings } from '../env/config.js';
-import { readKeyFile, syncDirectory, writeKeyFile } from '../crypto/key-file.js';
+import { readKeyFile, writeKeyFile } from '../crypto/key-file.js';
+import { syncDir } from '../fs/file-io.js';
 import type { KeyPolicy } from '../crypto/key-policy.js';
 import { newKey, type Key } from '../crypto/encryption.js';
 import { KEY_FILE, NEXT_KEY_FILE } from '../env/paths.js';
@@ -76,7 +77,7 @@ export async function rekeySessions(options: RekeyOptions): Promise<RekeyResult>
   }
   if (key) {
     await rename(join(home, NEXT_KEY_FILE), join(home, KEY_FILE));
-    await syncDirectory(home);
+    await syncDir(home);
   } else {
     await rm(join(home, KEY_FILE), { force: true });
     await rm(join(home, NEXT_KEY_FILE), { force: true });

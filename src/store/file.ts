@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { watch as chokidarWatch } from 'chokidar';
 import { RaptorError, errnoCode, isRaptorError } from '../core/errors.js';
-import { claimSessionsDir, createFileExclusive, entryAt, ownSubdir, readOwnFile } from '../fs/territory.js';
+import { claimSessionsDir, createFileExclusive, entryAt, ownSubdir } from '../fs/territory.js';
 import { fileNameFor, isSessionFileName } from '../core/names.js';
 import {
   NEWER_VERSION,
@@ -26,6 +26,7 @@ import {
 } from '../core/record.js';
 import { nodeFs, readSessionFile, syncDir, writeFileAtomic, type DurableFs } from '../fs/file-io.js';
 import { withLock } from '../fs/file-lock.js';
+import { readJsonObjectSync } from '../fs/json-file.js';
 import { fsFault, mappingFaults } from '../fs/fs-errors.js';
 import { nextRevision } from './revision.js';
 import { createLeaseHandle, leaseIsHeld, type LeaseState } from './lease.js';
@@ -342,13 +343,8 @@ export class FileSessionStore implements SessionStore {
   }
 
   private async readLease(fileName: string): Promise<LeaseState | undefined> {
-    try {
-      const text = readOwnFile(this.path(leaseFileName(fileName))); // a lease planted as a link is FOREIGN_DIRECTORY, never read through
-      return text === undefined ? undefined : (JSON.parse(text) as LeaseState);
-    } catch (error) {
-      if (error instanceof SyntaxError) return undefined; // torn by a crash: no lease
-      throw error;
-    }
+    // Torn by a crash: no lease. Planted as a link: FOREIGN_DIRECTORY, never read through.
+    return readJsonObjectSync(this.path(leaseFileName(fileName)), { noFollow: true }) as LeaseState | undefined;
   }
 
   private async exists(fileName: string): Promise<boolean> {

@@ -23,6 +23,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chromiumArgs } from '../../src/browser/find.js';
 import { readKeepAlive, stopKeepAlive } from '../../src/browser/keep-alive.js';
 import { Crawl } from '../../src/crawler/crawl.js';
+import { TABS_FILE } from '../../src/crawler/tabs.js';
+import { prepareBrowser } from '../../src/crawler/takeover.js';
 import { SessionManager } from '../../src/manager.js';
 import { isAlive } from '../../src/fs/file-lock.js';
 import { killHard } from '../../fixtures/processes.js';
@@ -324,6 +326,35 @@ describe('something that is not the saved browser answers on its port', { timeou
     expect(list.sessions.map((s) => [s.name, s.live])).toEqual(cases.map(({ name }) => [name, false]).sort());
     expect((await home.raptor('stats', '--json')).json().stats).toMatchObject({ count: cases.length, live: 0 });
     expect((await strangerState(b)).cookies).toEqual([`sid=${STRANGER}`]);
+  });
+});
+
+describe('a crawl taking over closes stray tabs only in the session\'s own browser', { timeout: TEST_TIMEOUT_MS }, () => {
+  it('a server that copies the recorded id gets no /json/close', async () => {
+    const home = await newHome();
+    const port = await freePort();
+    const recordedId = 'c0ffee00-0000-4000-8000-0000000000cc';
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      asked.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(req.url?.startsWith('/json/version') ? JSON.stringify({ Browser: 'Chrome/140', webSocketDebuggerUrl: `ws://127.0.0.1:${port}/devtools/browser/${recordedId}` }) : '{}');
+    });
+    await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
+    killers.push(() => new Promise<void>((done) => server.close(() => done())));
+    const manager = await SessionManager.open({ env: { ...process.env, ...home.env }, autoCleanup: false });
+    try {
+      await manager.save('crawler', { storageState: { cookies: [], origins: [] } });
+      const record = await manager.update('crawler', (r) => ({ ...r, cdpUrl: `http://127.0.0.1:${port}`, browserId: recordedId }));
+      const dir = join(home.path, 'crawl');
+      await mkdir(dir);
+      await writeFile(join(dir, TABS_FILE), JSON.stringify(['A1B2C3', 'D4E5F6']));
+      await prepareBrowser(manager, record, dir, undefined);
+    } finally {
+      await manager.close();
+    }
+    expect(asked.some((url) => url.startsWith('/json/version')), 'it was asked who it is').toBe(true);
+    expect(asked.filter((url) => url.startsWith('/json/close'))).toEqual([]);
   });
 });
 

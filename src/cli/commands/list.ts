@@ -1,6 +1,7 @@
 /** `raptor list`: the saved sessions, one line each. Reads only the cheap head of each file. */
 import type { Command } from 'commander';
-import type { BrowserCheck } from '../../browser/identity.js';
+import { PROBE_CONCURRENCY, type BrowserCheck } from '../../browser/identity.js';
+import { mapLimit } from '../../core/map-limit.js';
 import type { SessionSummary } from '../../core/record.js';
 import type { Run } from '../command.js';
 import { maskUrl } from '../mask.js';
@@ -43,13 +44,11 @@ export async function listSessions(cli: CliContext, flags: ListFlags): Promise<C
     for await (const summary of manager.list(filter)) found.push(summary);
     found.sort((a, b) => a.name.localeCompare(b.name));
     if (flags.live) {
-      await Promise.all(
-        found.map(async (session) => {
-          const check = await manager.checkSessionBrowser(session);
-          session.live = check?.status === 'same'; // a stranger on the port, or an unproven browser, is not this session's
-          if (check && check.status !== 'same') session.browser = check.status;
-        }),
-      );
+      await mapLimit(found, PROBE_CONCURRENCY, async (session) => {
+        const check = await manager.checkSessionBrowser(session);
+        session.live = check?.status === 'same'; // a stranger on the port, or an unproven browser, is not this session's
+        if (check && check.status !== 'same') session.browser = check.status;
+      });
     }
     // A CDP URL can carry a token (`wss://…?token=`): `raptor show --reveal` prints it whole.
     return found.map((session) => (session.cdpUrl ? { ...session, cdpUrl: maskUrl(session.cdpUrl) } : session));

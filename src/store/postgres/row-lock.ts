@@ -16,6 +16,7 @@
  * applied, and is reported as such, never retried (that could apply it twice).
  */
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { sleep, withTimeout } from '../../core/deadline.js';
 import { RaptorError } from '../../core/errors.js';
 import { SCHEMA_VERSION, parseRecordValue, type SessionRecord } from '../../core/record.js';
 import { storeError } from './client.js';
@@ -58,7 +59,7 @@ export async function updateUnderRowLock(ctx: RowLockContext, name: string, chan
       return await attemptOnce(ctx, name, change);
     } catch (error) {
       if (!(error instanceof ConnectionLost) || attempt >= RETRIES) throw error instanceof ConnectionLost ? error.reported : error;
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      await sleep(100 * 2 ** attempt);
     }
   }
 }
@@ -108,7 +109,10 @@ async function attemptOnce(ctx: RowLockContext, name: string, change: UpdateFn):
       throw new RaptorError('INVALID_SESSION', `Session \`${name}\` was written by a newer raptor; upgrade raptor-sessions before changing it.`);
     }
     const current = ctx.parseRow(row);
-    const next = parseRecordValue(await withinTimeout(change(current), ctx.timeoutMs, name));
+    const changed = await withTimeout(change(current), ctx.timeoutMs, () => {
+      throw updateTimedOut(name, ctx.timeoutMs);
+    });
+    const next = parseRecordValue(changed);
     if (next.name !== name) {
       throw new RaptorError('INVALID_INPUT', `The update of \`${name}\` returned session \`${next.name}\`; an update cannot rename a session. Save it under the new name and delete the old one.`);
     }
@@ -137,25 +141,11 @@ async function attemptOnce(ctx: RowLockContext, name: string, change: UpdateFn):
   }
 }
 
-async function withinTimeout<T>(value: T | Promise<T>, timeoutMs: number, name: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new RaptorError(
-            'TIMEOUT',
-            `The update function of \`${name}\` did not return within ${timeoutMs} ms, so raptor rolled it back (nothing was written) to free the session for other writers. Make the function faster, or raise \`updateTimeoutMs\`.`,
-          ),
-        ),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([Promise.resolve(value), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+function updateTimedOut(name: string, timeoutMs: number): RaptorError {
+  return new RaptorError(
+    'TIMEOUT',
+    `The update function of \`${name}\` did not return within ${timeoutMs} ms, so raptor rolled it back (nothing was written) to free the session for other writers. Make the function faster, or raise \`updateTimeoutMs\`.`,
+  );
 }
 
 /**
