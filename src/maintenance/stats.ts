@@ -1,0 +1,40 @@
+/** `raptor stats`: how many sessions a store holds, how big, how many expired, invalid or with a live browser. */
+import type { SessionSummary } from '../core/record.js';
+import { sessionExpired } from '../core/validate.js';
+import type { BrowserCheck } from '../browser/identity.js';
+import { scanStore } from '../store/capabilities.js';
+import type { SessionStore } from '../store/types.js';
+
+export interface Stats {
+  count: number;
+  bytes: number;
+  expired: number;
+  invalid: number;
+  /** Sessions whose recorded browser answers right now. */
+  live: number;
+}
+
+export interface StatsContext {
+  /** Sessions not updated for this long count as expired. */
+  maxAgeMs?: number;
+  /** Checks a session's recorded browser; `same` counts it as live. */
+  probe(summary: SessionSummary): Promise<BrowserCheck | undefined>;
+}
+
+export async function storeStats(store: SessionStore, ctx: StatsContext): Promise<Stats> {
+  const stats: Stats = { count: 0, bytes: 0, expired: 0, invalid: 0, live: 0 };
+  const probes: Promise<void>[] = [];
+  for await (const entry of scanStore(store)) {
+    if (!entry.ok) {
+      stats.invalid++;
+      continue;
+    }
+    stats.count++;
+    stats.bytes += entry.summary.bytes ?? 0;
+    if (sessionExpired(entry.summary, ctx.maxAgeMs)) stats.expired++;
+    const summary = entry.summary;
+    if (summary.cdpUrl) probes.push(ctx.probe(summary).then((check) => void (check?.status === 'same' && stats.live++)));
+  }
+  await Promise.all(probes);
+  return stats;
+}
