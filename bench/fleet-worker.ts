@@ -12,6 +12,7 @@
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../src/store/open-store.js';
+import { acquire } from '../src/store/pool.js';
 
 const WARM_CYCLES = 300;
 
@@ -35,7 +36,7 @@ let empty = 0;
 let late = 0;
 /** One acquire + release; false when the pool had nothing free. */
 const cycle = async (): Promise<boolean> => {
-  const lease = await store.acquire({ tag, leaseMs: 30_000, owner });
+  const lease = await acquire(store, { tag, leaseMs: 30_000, owner });
   if (!lease) return false;
   await lease.release({ outcome: 'success', storageState: lease.session.storageState });
   return true;

@@ -58,7 +58,7 @@ try {
 }
 
 async function crawlOnce(): Promise<void> {
-  if (!(await manager.store.get(session))) {
+  if (!(await manager.find(session))) {
     // First run: a kept-alive browser for the session, logged in once, saved.
     const launched = await manager.launch(session);
     await logIn(launched.context.pages()[0] ?? (await launched.context.newPage()), site!, 'crawler');

@@ -23,7 +23,17 @@ export type {
   PoolLease,
   ReleaseOptions,
   ReleaseOutcome,
+  StoreMaintenance,
+  NativeAcquire,
+  NativeUpdate,
+  ConnectionFeed,
+  FeedConnectionChange,
+  UpdateFn,
 } from './store/types.js';
+// The generic behaviour over any store (a store used without a manager): the pool, read-modify-write, maintenance.
+export { acquire } from './store/pool.js';
+export { updateSession } from './store/update.js';
+export { hasConnectionFeed, hasMaintenance, hasNativeAcquire, hasNativeUpdate, quarantineScanned, scanStore, sweepStore } from './store/capabilities.js';
 export { openStore } from './store/open-store.js';
 export type { OpenStoreOptions } from './store/open-store.js';
 export { poolStats, DEFAULT_MAX_USAGE_COUNT, DEFAULT_MAX_ERROR_SCORE } from './store/pool.js';

@@ -24,7 +24,7 @@ describe('raptor crawl status', () => {
       { t: 'start', url: 'https://shop.test/2' },
     ];
     await writeFile(join(crashed, 'journal-0.ndjson'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-    const beat = { session: 'shop', store: env.manager.store.location, status: 'running', at: new Date(Date.now() - 60_000).toISOString(), intervalMs: 1000, health: 0.9 };
+    const beat = { session: 'shop', store: env.manager.location, status: 'running', at: new Date(Date.now() - 60_000).toISOString(), intervalMs: 1000, health: 0.9 };
     await writeFile(join(crashed, 'heartbeat.json'), JSON.stringify(beat));
     // The dead owner's lock: a pid that cannot exist.
     await writeFile(join(crashed, 'owner.lock'), JSON.stringify({ pid: 2 ** 22 + 1, host: (await import('node:os')).hostname(), token: 'x' }));

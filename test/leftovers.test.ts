@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readKeepAlive } from '../src/browser/keep-alive.js';
 import { isAlive } from '../src/fs/file-lock.js';
 import { profileDirFor } from '../src/env/paths.js';
+import { createFileStore } from '../src/store/file.js';
 import { createRaptorEnv } from './helpers/env.js';
 import { startBystander } from './helpers/bystander.js';
 
@@ -29,7 +30,7 @@ describe('cleanup of crash leftovers', () => {
     const profileDir = profileDirFor(env.manager.paths.profilesDir, 'orphan');
     const kept = (await readKeepAlive(profileDir))!;
     expect(isAlive(kept.pid)).toBe(true);
-    await env.manager.store.delete('orphan'); // the session file goes, the browser stays: an orphan
+    await createFileStore({ dir: env.manager.paths.sessionsDir }).delete('orphan'); // the session file goes behind the manager's back, the browser stays: an orphan
 
     const dry = await env.open({ autoCleanup: false });
     expect((await dry.cleanup({ dryRun: true })).orphanBrowsers).toBe(1);
@@ -53,7 +54,7 @@ describe('cleanup of crash leftovers', () => {
     await writeFile(join(foreign, 'raptor-browser.json'), JSON.stringify({ ...info, store: 'postgres://db/raptor' }));
     const impostor = join(env.manager.paths.profilesDir, 'impostor');
     await mkdir(impostor, { recursive: true });
-    await writeFile(join(impostor, 'raptor-browser.json'), JSON.stringify({ ...info, profileDir: impostor, store: env.manager.store.location }));
+    await writeFile(join(impostor, 'raptor-browser.json'), JSON.stringify({ ...info, profileDir: impostor, store: env.manager.location }));
 
     const next = await env.open();
     expect(next.startupCleanup).toMatchObject({ orphanBrowsers: 0, staleProfiles: 1 });
@@ -67,7 +68,7 @@ describe('cleanup of crash leftovers', () => {
     await env.manager.save('crawler', { storageState: { cookies: [], origins: [] } });
     const crawls = join(env.home, 'crawls');
     const old = new Date(Date.now() - 8 * 86_400_000).toISOString();
-    const heartbeat = (status: string, at: string) => JSON.stringify({ session: 'x', store: env.manager.store.location, status, at });
+    const heartbeat = (status: string, at: string) => JSON.stringify({ session: 'x', store: env.manager.location, status, at });
     for (const [stem, status, at] of [['done-long-ago', 'completed', old], ['done-today', 'completed', new Date().toISOString()], ['crawler', 'paused', old]] as const) {
       await mkdir(join(crawls, stem), { recursive: true });
       await writeFile(join(crawls, stem, 'heartbeat.json'), heartbeat(status, at));

@@ -10,7 +10,8 @@ import { newKey } from '../src/crypto/encryption.js';
 import { withEncryption } from '../src/store/encrypting.js';
 import { loadPg } from '../src/store/postgres/client.js';
 import { openPostgresStore, type PostgresSessionStore } from '../src/store/postgres/store.js';
-import type { StoreEvent } from '../src/store/types.js';
+import { quarantineScanned } from '../src/store/capabilities.js';
+import type { SessionStore, StoreEvent } from '../src/store/types.js';
 import { TEST_PG_URL, assertPostgresReachable, randomTable, sql, storeUrl } from './helpers/postgres.js';
 import { runStoreContract } from './store-contract.js';
 
@@ -18,10 +19,30 @@ it('has a PostgreSQL server to test against (fails, never skips, when it is down
   await assertPostgresReachable();
 });
 
-runStoreContract('postgres', {
-  create: () => openPostgresStore({ url: storeUrl(randomTable()) }),
-  destroy: (store) => (store as PostgresSessionStore).drop(),
+const postgresContract = (encrypted: boolean) => ({
+  create: async () => {
+    const store = await openPostgresStore({ url: storeUrl(randomTable()) });
+    if (!encrypted) return store;
+    const key = newKey();
+    return withEncryption(store, { ring: { current: key, all: [key] }, encryptWrites: true });
+  },
+  destroy: (store: SessionStore) => (store as PostgresSessionStore).drop(),
+  capabilities: { maintenance: true, nativeAcquire: true, nativeUpdate: true, connectionFeed: true },
+  async damage(store: SessionStore, name: string) {
+    await sql(`UPDATE "${(store as PostgresSessionStore).table}" SET head = 'not json' WHERE name = $1`, [name]);
+  },
+  async ageLeftovers(store: SessionStore) {
+    await sql(`UPDATE "${(store as PostgresSessionStore).table}_quarantine" SET quarantined_at = now() - interval '2 minutes'`);
+    return 0; // expired leases need no sweeping, and there are no temp files
+  },
+  async breakFeed(store: SessionStore) {
+    await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1`, [`LISTEN "${(store as PostgresSessionStore).table}_changes"`]);
+  },
 });
+
+runStoreContract('postgres', postgresContract(false));
+// The encrypting wrapper over the native acquire and update, and every capability delegated through it.
+runStoreContract('encrypted postgres', postgresContract(true));
 
 const state = (token: string) => ({
   cookies: [{ name: 'sid', value: token, domain: 'a.test', path: '/', expires: -1, httpOnly: true, secure: false, sameSite: 'Lax' as const }],
@@ -122,7 +143,7 @@ describe('postgres store', () => {
     withStore(async (store, table) => {
       await store.put(newRecord('broken', state('x')));
       await sql(`UPDATE "${table}" SET head = 'not json' WHERE name = 'broken'`);
-      for await (const entry of store.scan()) if (!entry.ok) await store.quarantineEntry(entry.key, entry.reason);
+      for await (const entry of store.scan()) if (!entry.ok) await quarantineScanned(store, entry);
       expect(await store.get('broken')).toBeUndefined();
       const rows = await sql<{ name: string; reason: string }>(`SELECT name, reason FROM "${table}_quarantine"`);
       expect(rows).toEqual([{ name: 'broken', reason: expect.stringContaining('not valid') }]);

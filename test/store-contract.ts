@@ -6,11 +6,22 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isRaptorError } from '../src/core/errors.js';
 import { newRecord, type SessionRecord } from '../src/core/record.js';
-import type { SessionStore, StoreEvent } from '../src/store/types.js';
+import { hasConnectionFeed, hasMaintenance, hasNativeAcquire, hasNativeUpdate, quarantineScanned, scanStore, sweepStore } from '../src/store/capabilities.js';
+import { acquire } from '../src/store/pool.js';
+import { updateSession } from '../src/store/update.js';
+import type { FeedConnectionChange, ScanEntry, SessionStore, StoreEvent } from '../src/store/types.js';
 
 export interface ContractContext {
   create(): Promise<SessionStore>;
   destroy?(store: SessionStore): Promise<void>;
+  /** The optional capabilities the backend declares; the suite checks the type guards find exactly these. */
+  capabilities: { maintenance: boolean; nativeAcquire: boolean; nativeUpdate: boolean; connectionFeed: boolean };
+  /** Maintenance: damages stored session `name` behind the store's back (a torn file, a bad row). */
+  damage?(store: SessionStore, name: string): Promise<void>;
+  /** Maintenance: makes every quarantined entry older than the retention, and leaves this many stale temp files for `sweep`. */
+  ageLeftovers?(store: SessionStore): Promise<number>;
+  /** Connection feed: cuts the change feed's connection (the feed must report it lost, then restored). */
+  breakFeed?(store: SessionStore): Promise<void>;
 }
 
 const state = (token: string) => ({
@@ -199,12 +210,12 @@ export function runStoreContract(backend: string, context: ContractContext): voi
       it('hands each free session to exactly one of many concurrent acquirers', async () => {
         const tag = unique('pool');
         const names = await pool(tag, 3);
-        const leases = await Promise.all(Array.from({ length: 8 }, (_, i) => store.acquire({ tag, leaseMs: 60_000, owner: owner(i) })));
+        const leases = await Promise.all(Array.from({ length: 8 }, (_, i) => acquire(store, { tag, leaseMs: 60_000, owner: owner(i) })));
         const won = leases.filter((l) => l !== undefined);
         expect(won.map((l) => l.name).sort()).toEqual(names);
         expect(new Set(won.map((l) => l.owner)).size).toBe(3);
         for (const lease of won) expect(lease.session.storageState.cookies[0]?.value).toBe(`tok-${lease.name}`);
-        expect(await store.acquire({ tag, leaseMs: 60_000, owner: owner(9) })).toBeUndefined();
+        expect(await acquire(store, { tag, leaseMs: 60_000, owner: owner(9) })).toBeUndefined();
       });
 
       it('hands out only unexpired, unretired, unleased sessions of the asked pool', async () => {
@@ -216,9 +227,9 @@ export function runStoreContract(backend: string, context: ContractContext): voi
         await store.put(record(unique('other-pool'), { tags: ['other'] }));
         const named = await store.lease(`${tag}-named`, { ttlMs: 60_000, owner: 'by-name' });
         expect(named).toBeDefined();
-        expect(await store.acquire({ tag, leaseMs: 60_000, owner: owner(1) })).toBeUndefined();
+        expect(await acquire(store, { tag, leaseMs: 60_000, owner: owner(1) })).toBeUndefined();
         await store.put(record(`${tag}-good`, { tags: [tag] }));
-        const lease = await store.acquire({ tag, leaseMs: 60_000, owner: owner(1) });
+        const lease = await acquire(store, { tag, leaseMs: 60_000, owner: owner(1) });
         expect(lease?.name).toBe(`${tag}-good`);
         // ...and a pool lease blocks a lease by name, too: it is one lease
         expect(await store.lease(`${tag}-good`, { ttlMs: 60_000, owner: 'by-name' })).toBeUndefined();
@@ -227,7 +238,7 @@ export function runStoreContract(backend: string, context: ContractContext): voi
       it('writes the state back on release, bumps the revision, counts the use and frees the session', async () => {
         const tag = unique('pool');
         const [name] = await pool(tag, 1);
-        const lease = (await store.acquire({ tag, leaseMs: 60_000, owner: owner(1) }))!;
+        const lease = (await acquire(store, { tag, leaseMs: 60_000, owner: owner(1) }))!;
         expect(lease.session.revision).toBe(1);
         const released = await lease.release({ outcome: 'success', storageState: state('rotated'), metadata: { crawled: 7 } });
         expect(released.revision).toBe(2);
@@ -236,7 +247,7 @@ export function runStoreContract(backend: string, context: ContractContext): voi
         expect(stored.storageState.cookies[0]?.value).toBe('rotated');
         expect(stored.metadata['crawled']).toBe(7);
         expect(stored.metadata['pool']).toMatchObject({ usageCount: 1, errorScore: 0, lastOutcome: 'success' });
-        const again = await store.acquire({ tag, leaseMs: 60_000, owner: owner(2) });
+        const again = await acquire(store, { tag, leaseMs: 60_000, owner: owner(2) });
         expect(again?.session.storageState.cookies[0]?.value).toBe('rotated');
         await again!.release({ outcome: 'success' });
         expect((await store.get(name!))!.storageState.cookies[0]?.value).toBe('rotated'); // no state given: kept
@@ -246,7 +257,7 @@ export function runStoreContract(backend: string, context: ContractContext): voi
       it('counts a release on top of a save that happened during the lease', async () => {
         const tag = unique('pool');
         const [name] = await pool(tag, 1);
-        const lease = (await store.acquire({ tag, leaseMs: 60_000, owner: owner(1) }))!;
+        const lease = (await acquire(store, { tag, leaseMs: 60_000, owner: owner(1) }))!;
         const current = (await store.get(name!))!;
         await store.put({ ...current, metadata: { ...current.metadata, note: 'edited meanwhile' } });
         const released = await lease.release({ outcome: 'error' });
@@ -259,10 +270,10 @@ export function runStoreContract(backend: string, context: ContractContext): voi
         const tag = unique('pool');
         const [name] = await pool(tag, 1);
         // Long enough that a loaded machine cannot let it lapse before the second acquire below.
-        const crashed = (await store.acquire({ tag, leaseMs: 3000, owner: owner(1) }))!;
-        expect(await store.acquire({ tag, leaseMs: 60_000, owner: owner(2) })).toBeUndefined();
+        const crashed = (await acquire(store, { tag, leaseMs: 3000, owner: owner(1) }))!;
+        expect(await acquire(store, { tag, leaseMs: 60_000, owner: owner(2) })).toBeUndefined();
         await sleepPast(crashed.expiresAt);
-        const taker = await store.acquire({ tag, leaseMs: 60_000, owner: owner(2) });
+        const taker = await acquire(store, { tag, leaseMs: 60_000, owner: owner(2) });
         expect(taker?.name).toBe(name);
         await expect(crashed.renew()).rejects.toMatchObject({ code: 'LOCKED' });
         await expect(crashed.release({ outcome: 'success', storageState: state('stale') })).rejects.toMatchObject({ code: 'LOCKED' });
@@ -274,22 +285,22 @@ export function runStoreContract(backend: string, context: ContractContext): voi
       it('renewing keeps a lease past its first expiry', async () => {
         const tag = unique('pool');
         await pool(tag, 1);
-        const lease = (await store.acquire({ tag, leaseMs: 300, owner: owner(1) }))!;
+        const lease = (await acquire(store, { tag, leaseMs: 300, owner: owner(1) }))!;
         const firstExpiry = lease.expiresAt;
         // Renewed for a minute, so no stall of a busy machine can let it lapse: the check below
         // then depends only on renew() having moved the expiry, not on timing.
         await lease.renew(60_000);
         expect(Date.parse(lease.expiresAt)).toBeGreaterThan(Date.parse(firstExpiry));
         await sleepPast(firstExpiry);
-        expect(await store.acquire({ tag, leaseMs: 60_000, owner: owner(2) })).toBeUndefined();
+        expect(await acquire(store, { tag, leaseMs: 60_000, owner: owner(2) })).toBeUndefined();
         await lease.release({ outcome: 'success' });
       });
 
       it('retires a session after maxUsageCount uses, keeps it stored, and never hands it out again', async () => {
         const tag = unique('pool');
         const [name] = await pool(tag, 1, { metadata: { pool: { maxUsageCount: 2 } } });
-        for (let i = 0; i < 2; i++) await (await store.acquire({ tag, leaseMs: 60_000, owner: owner(i) }))!.release({ outcome: 'success' });
-        expect(await store.acquire({ tag, leaseMs: 60_000, owner: owner(3) })).toBeUndefined();
+        for (let i = 0; i < 2; i++) await (await acquire(store, { tag, leaseMs: 60_000, owner: owner(i) }))!.release({ outcome: 'success' });
+        expect(await acquire(store, { tag, leaseMs: 60_000, owner: owner(3) })).toBeUndefined();
         const retired = (await store.get(name!))!;
         expect(retired.metadata['pool']).toMatchObject({ usageCount: 2, maxUsageCount: 2, retired: true, retiredReason: 'usage' });
         expect(retired.tags).toEqual([tag, 'retired']);
@@ -298,13 +309,13 @@ export function runStoreContract(backend: string, context: ContractContext): voi
       it('retires a blocked session at once and an erroring one after maxErrorScore; success heals the score', async () => {
         const tag = unique('pool');
         const [blocked] = await pool(`${tag}-b`, 1);
-        await (await store.acquire({ tag: `${tag}-b`, leaseMs: 60_000, owner: owner(1) }))!.release({ outcome: 'blocked' });
+        await (await acquire(store, { tag: `${tag}-b`, leaseMs: 60_000, owner: owner(1) }))!.release({ outcome: 'blocked' });
         expect((await store.get(blocked!))!.metadata['pool']).toMatchObject({ errorScore: 3, retired: true, retiredReason: 'blocked' });
-        expect(await store.acquire({ tag: `${tag}-b`, leaseMs: 60_000, owner: owner(1) })).toBeUndefined();
+        expect(await acquire(store, { tag: `${tag}-b`, leaseMs: 60_000, owner: owner(1) })).toBeUndefined();
 
         const [flaky] = await pool(`${tag}-e`, 1);
         const use = async (outcome: 'success' | 'error') =>
-          (await store.acquire({ tag: `${tag}-e`, leaseMs: 60_000, owner: owner(2) }))!.release({ outcome });
+          (await acquire(store, { tag: `${tag}-e`, leaseMs: 60_000, owner: owner(2) }))!.release({ outcome });
         await use('error');
         await use('error');
         expect((await use('success')).metadata['pool']).toMatchObject({ errorScore: 1.5, usageCount: 3 });
@@ -314,19 +325,102 @@ export function runStoreContract(backend: string, context: ContractContext): voi
         expect(beforeLast).not.toHaveProperty('retired');
         const last = await use('error');
         expect(last.metadata['pool']).toMatchObject({ errorScore: 3.5, retired: true, retiredReason: 'errors' });
-        expect(await store.acquire({ tag: `${tag}-e`, leaseMs: 60_000, owner: owner(2) })).toBeUndefined();
+        expect(await acquire(store, { tag: `${tag}-e`, leaseMs: 60_000, owner: owner(2) })).toBeUndefined();
       });
 
       it('returns undefined from an empty pool and refuses an invalid state on release, keeping the lease', async () => {
-        expect(await store.acquire({ tag: unique('empty'), leaseMs: 1000, owner: owner(1) })).toBeUndefined();
+        expect(await acquire(store, { tag: unique('empty'), leaseMs: 1000, owner: owner(1) })).toBeUndefined();
         const tag = unique('pool');
         const [name] = await pool(tag, 1);
-        const lease = (await store.acquire({ tag, leaseMs: 60_000, owner: owner(1) }))!;
+        const lease = (await acquire(store, { tag, leaseMs: 60_000, owner: owner(1) }))!;
         const bad = { cookies: [{ name: 'x' }], origins: [] } as unknown as ReturnType<typeof state>;
         await expect(lease.release({ outcome: 'success', storageState: bad })).rejects.toMatchObject({ code: 'INVALID_SESSION' });
-        expect(await store.acquire({ tag, leaseMs: 60_000, owner: owner(2) })).toBeUndefined();
+        expect(await acquire(store, { tag, leaseMs: 60_000, owner: owner(2) })).toBeUndefined();
         expect((await lease.release({ outcome: 'success' })).name).toBe(name);
       });
+    });
+
+    it('has exactly the optional capabilities it declares, found by the type guards', () => {
+      expect({
+        maintenance: hasMaintenance(store),
+        nativeAcquire: hasNativeAcquire(store),
+        nativeUpdate: hasNativeUpdate(store),
+        connectionFeed: hasConnectionFeed(store),
+      }).toEqual(context.capabilities);
+    });
+
+    describe('read-modify-write (updateSession: native where the store has it, optimistic otherwise)', () => {
+      it('applies 20 concurrent updates of one session, none lost', async () => {
+        const name = unique('updated');
+        await store.put(record(name, { metadata: { count: 0 } }));
+        await Promise.all(
+          Array.from({ length: 20 }, () => updateSession(store, name, async (current) => ({ ...current, metadata: { count: (current.metadata['count'] as number) + 1 } }))),
+        );
+        const final = (await store.get(name))!;
+        expect(final.metadata['count']).toBe(20);
+        expect(final.revision).toBe(21);
+      });
+
+      it('writes nothing when the change throws, and is NOT_FOUND for an absent session', async () => {
+        const name = unique('refused');
+        const stored = await store.put(record(name));
+        await expect(updateSession(store, name, () => Promise.reject(new Error('caller says no')))).rejects.toThrow('caller says no');
+        expect(await store.get(name)).toEqual(stored);
+        await expect(updateSession(store, unique('absent'), (r) => r)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      });
+    });
+
+    describe('maintenance (scan, quarantine of scanned entries, sweep)', () => {
+      it('scans every valid session with its summary (a store without maintenance: its list)', async () => {
+        const name = unique('scanned');
+        const stored = await store.put(record(name, { tags: ['scan'] }));
+        const entries: ScanEntry[] = [];
+        for await (const entry of scanStore(store)) entries.push(entry);
+        expect(entries.find((e) => e.ok && e.summary.name === name)).toMatchObject({ ok: true, summary: { name, revision: stored.revision, tags: ['scan'] } });
+      });
+
+      it('reports a damaged entry, quarantines it by what scan reported, and purges it after the retention', async () => {
+        if (!context.damage || !context.ageLeftovers) {
+          // A store without maintenance holds only valid sessions and leaves nothing behind.
+          expect(context.capabilities.maintenance).toBe(false);
+          expect(await sweepStore(store, { quarantineRetentionMs: 0 })).toEqual({ tempFiles: 0, purgedQuarantine: 0 });
+          return;
+        }
+        const name = unique('damaged');
+        await store.put(record(name));
+        await context.damage(store, name);
+        const invalid: Extract<ScanEntry, { ok: false }>[] = [];
+        for await (const entry of scanStore(store)) if (!entry.ok) invalid.push(entry);
+        expect(invalid).toHaveLength(1);
+        expect(invalid[0]!.reason).toMatch(/\w/);
+        for await (const s of store.list()) expect(s.name).not.toBe(name);
+        await quarantineScanned(store, invalid[0]!);
+        for await (const entry of scanStore(store)) expect(entry.ok).toBe(true);
+        expect(await sweepStore(store, { quarantineRetentionMs: 60_000 })).toEqual({ tempFiles: 0, purgedQuarantine: 0 });
+        const tempFiles = await context.ageLeftovers(store);
+        expect(await sweepStore(store, { quarantineRetentionMs: 60_000, dryRun: true })).toEqual({ tempFiles, purgedQuarantine: 1 });
+        expect(await sweepStore(store, { quarantineRetentionMs: 60_000 })).toEqual({ tempFiles, purgedQuarantine: 1 });
+        expect(await sweepStore(store, { quarantineRetentionMs: 60_000 })).toEqual({ tempFiles: 0, purgedQuarantine: 0 });
+      });
+    });
+
+    it('reports when the change feed loses its connection and when it is back (stores with a server)', async () => {
+      if (!hasConnectionFeed(store) || !context.breakFeed) {
+        expect(context.capabilities.connectionFeed).toBe(false);
+        return;
+      }
+      const changes: FeedConnectionChange['state'][] = [];
+      const stopConnection = store.watchConnection((change) => changes.push(change.state));
+      const stop = store.watch(() => undefined);
+      try {
+        await new Promise((r) => setTimeout(r, 300)); // let the feed connect
+        await context.breakFeed(store);
+        await waitFor(() => changes.includes('lost') && changes.includes('restored'), 15_000);
+        expect(changes.indexOf('lost')).toBeLessThan(changes.indexOf('restored'));
+      } finally {
+        stop();
+        stopConnection();
+      }
     });
 
     it('tells watchers about writes and deletions', async () => {

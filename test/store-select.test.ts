@@ -59,7 +59,7 @@ describe('SessionManager.open picks the store', () => {
     const manager = await SessionManager.open({ env: { ...env, RAPTOR_STORE: url } });
     try {
       // The manager wraps every store (the key policy); where it writes is what a user checks.
-      expect(manager.store.location).toMatch(/^postgres(ql)?:\/\//);
+      expect(manager.location).toMatch(/^postgres(ql)?:\/\//);
       await manager.save('from-env', { storageState: { cookies: [], origins: [] } });
       const other = await openStore(url);
       expect((await other.get('from-env'))?.name).toBe('from-env');
@@ -73,7 +73,7 @@ describe('SessionManager.open picks the store', () => {
   it('from a `store` string or instance, which wins over dir and the environment', async () => {
     const { dir, env } = await home();
     const byUrl = await SessionManager.open({ store: pgUrl(), dir: join(dir.path, 'ignored'), env: { ...env, RAPTOR_STORE: 'memory:' } });
-    expect(byUrl.store.location).toMatch(/^postgres(ql)?:\/\//);
+    expect(byUrl.location).toMatch(/^postgres(ql)?:\/\//);
     await byUrl.close();
     const instance = await openStore('memory:');
     const byInstance = await SessionManager.open({ store: instance, env });
@@ -87,16 +87,16 @@ describe('SessionManager.open picks the store', () => {
     const { dir, env } = await home();
     await writeFile(join(dir.path, 'config.json'), JSON.stringify({ store: 'memory:' }));
     const fromSetting = await SessionManager.open({ env });
-    expect(fromSetting.store.location).toBe('memory');
+    expect(fromSetting.location).toBe('memory');
     await fromSetting.close();
     const fromDir = await SessionManager.open({ env, dir: join(dir.path, 'd') });
-    expect(fromDir.store.location).toBe(join(dir.path, 'd'));
+    expect(fromDir.location).toBe(join(dir.path, 'd'));
     await fromDir.close();
     const fromEnvDir = await SessionManager.open({ env: { ...env, RAPTOR_SESSIONS_DIR: join(dir.path, 'e') } });
-    expect(fromEnvDir.store.location).toBe(join(dir.path, 'e'));
+    expect(fromEnvDir.location).toBe(join(dir.path, 'e'));
     await fromEnvDir.close();
     const fromEnvStore = await SessionManager.open({ env: { ...env, RAPTOR_STORE: join(dir.path, 'f') } });
-    expect(fromEnvStore.store.location).toBe(join(dir.path, 'f'));
+    expect(fromEnvStore.location).toBe(join(dir.path, 'f'));
     await fromEnvStore.close();
     await dir.remove();
   });

@@ -367,7 +367,7 @@ export class Crawl {
     }
     await this.owner.beat({
       session: this.options.session,
-      store: this.manager.store.location,
+      store: this.manager.location,
       status,
       progress: this.progress(),
       health: this.health.score(),

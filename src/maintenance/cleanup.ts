@@ -5,6 +5,7 @@
  */
 import { cleanupLeftovers } from './leftovers.js';
 import type { Logger } from '../env/log.js';
+import { quarantineScanned, scanStore, sweepStore } from '../store/capabilities.js';
 import type { SessionStore } from '../store/types.js';
 import { sessionExpired } from '../core/validate.js';
 
@@ -53,13 +54,13 @@ export async function cleanupStore(ctx: CleanupContext, options: CleanupOptions 
   const dryRun = options.dryRun ?? false;
   const result: CleanupResult = { removed: [], quarantined: [], skipped: [], tempFiles: 0, purgedQuarantine: 0, orphanBrowsers: 0, staleProfiles: 0, oldCrawls: 0, errors: [], dryRun };
   const now = Date.now();
-  for await (const entry of store.scan()) {
+  for await (const entry of scanStore(store)) {
     try {
       if (!entry.ok) {
         if (entry.newerVersion) {
           result.skipped.push({ key: entry.key, reason: entry.reason });
         } else if (options.invalid ?? true) {
-          if (!dryRun) await store.quarantineEntry(entry.key, entry.reason);
+          if (!dryRun) await quarantineScanned(store, entry);
           result.quarantined.push({ key: entry.key, ...(entry.name ? { name: entry.name } : {}), reason: entry.reason });
         }
       } else if ((options.expired ?? true) && sessionExpired(entry.summary, ctx.maxAgeMs, now)) {
@@ -75,7 +76,7 @@ export async function cleanupStore(ctx: CleanupContext, options: CleanupOptions 
     }
   }
   try {
-    const swept = await store.sweep({ quarantineRetentionMs: ctx.quarantineRetentionMs, dryRun });
+    const swept = await sweepStore(store, { quarantineRetentionMs: ctx.quarantineRetentionMs, dryRun });
     result.tempFiles = swept.tempFiles;
     result.purgedQuarantine = swept.purgedQuarantine;
   } catch (error) {

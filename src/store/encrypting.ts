@@ -9,9 +9,11 @@
  */
 import { policyFromKeys, type KeyPolicy, type KeyRing } from '../crypto/key-policy.js';
 import { open, seal, type Key } from '../crypto/encryption.js';
-import { RaptorError, isRaptorError } from '../core/errors.js';
+import { isRaptorError } from '../core/errors.js';
 import { parseRecordValue, type SessionRecord } from '../core/record.js';
-import type { PoolLease, PutOptions, SessionStore, UpdateFn } from './types.js';
+import { hasNativeAcquire, hasNativeUpdate } from './capabilities.js';
+import { createPoolLease, releaseOverLease } from './pool.js';
+import type { AcquireOptions, NativeAcquire, NativeUpdate, PoolLease, PutOptions, SessionStore } from './types.js';
 
 const EMPTY_STATE = { cookies: [], origins: [] };
 /** A put that races another writer between reading the stored key id and writing is retried this often. */
@@ -87,17 +89,16 @@ export async function putSealed(store: SessionStore, record: SessionRecord, opts
   }
 }
 
-export function withEncryption(store: SessionStore, options: EncryptionOptions): SessionStore {
-  return {
-    location: store.location,
-    delete: (name) => store.delete(name),
-    list: (filter) => store.list(filter),
-    scan: () => store.scan(),
-    quarantine: (name, reason) => store.quarantine(name, reason),
-    quarantineEntry: (key, reason) => store.quarantineEntry(key, reason),
-    lease: (name, opts) => store.lease(name, opts),
-    watch: (onChange) => store.watch(onChange),
-    sweep: (opts) => store.sweep(opts),
+/**
+ * `store` with every state sealed on the way in and opened on the way out. Only what carries a
+ * state is wrapped: `get`, `put`, and the optional native `acquire` and `update` (whose results
+ * and arguments are records). Everything else (list, delete, lease, watch, the maintenance
+ * capability, …) is the store's own, delegated as it is, so a member added to a store needs no
+ * line here. The generic pool and update (`pool.ts`, `update.ts`) run over the wrapped `get` and
+ * `put`, so they seal and open without knowing of encryption.
+ */
+export function withEncryption<S extends SessionStore>(store: S, options: EncryptionOptions): S {
+  const own: Partial<SessionStore & NativeAcquire & NativeUpdate> = {
     async get(name: string) {
       const record = await store.get(name);
       return record && openRecord(record, options);
@@ -105,65 +106,45 @@ export function withEncryption(store: SessionStore, options: EncryptionOptions):
     async put(record: SessionRecord, opts: PutOptions = {}) {
       return openRecord(await putSealed(store, record, opts, options), options);
     },
-    async acquire(...args: Parameters<SessionStore['acquire']>) {
-      const lease = await store.acquire(...args);
-      if (!lease) return undefined;
-      let session: SessionRecord;
-      try {
-        session = openRecord(lease.session, options);
-      } catch (error) {
-        // This worker cannot use the session at all: hand it back at once, uncounted, instead of holding it for `leaseMs`.
-        await abandon(lease);
-        throw error;
-      }
-      const sealedLease: PoolLease = {
-        name: lease.name,
-        owner: lease.owner,
-        token: lease.token,
-        get expiresAt() {
-          return lease.expiresAt;
-        },
-        session,
-        renew: (ms) => lease.renew(ms),
-        ...(lease.abandon ? { abandon: lease.abandon } : {}),
-        async release(release) {
-          if (release.storageState === undefined && release.sessionStorage === undefined) return openRecord(await lease.release(release), options);
-          // Seal the new state while the lease is still held, with the key of what it replaces, then release without touching the state.
-          const raw = (await store.get(lease.name)) ?? lease.session;
-          try {
-            const current = openRecord(raw, options);
-            const next = { ...current, ...(release.storageState ? { storageState: release.storageState } : {}), ...(release.sessionStorage ? { sessionStorage: release.sessionStorage } : {}) };
-            await store.put(sealRecord(next, raw.encrypted?.kid, options), { expectedRevision: raw.revision });
-          } catch (error) {
-            if (!isRaptorError(error, 'ENCRYPTION_KEY')) throw error;
-            // Not written: this key cannot open what it would overwrite (e.g. a rekey ran meanwhile). End the lease, uncounted.
-            await abandon(lease);
-            throw new RaptorError('ENCRYPTION_KEY', `${error.message} The lease on \`${lease.name}\` was ended, so a worker with the right key can take it.`, { cause: error });
-          }
-          const { storageState: _s, sessionStorage: _ss, ...rest } = release;
-          return openRecord(await lease.release(rest), options);
-        },
-      };
-      return sealedLease;
-    },
-    // The optional fast paths, forwarded when the store has them: the row-locked update opens
-    // what it read and seals what it writes, inside the store's transaction.
-    ...(store.update
-      ? {
-          update: async (name: string, change: UpdateFn) =>
-            openRecord(
-              // Sealed again with the key that sealed what was read: only `raptor rekey` changes a session's key.
-              await store.update!(name, async (current) => sealRecord(await change(openRecord(current, options)), current.encrypted?.kid, options)),
-              options,
-            ),
-        }
-      : {}),
-    ...(store.watchConnection ? { watchConnection: store.watchConnection.bind(store) } : {}),
-    close: () => store.close(),
   };
+  if (hasNativeAcquire(store)) own.acquire = (opts) => acquireOpened(store, wrapped, opts, options);
+  // The row-locked update opens what it read and seals what it writes, inside the store's transaction,
+  // with the key that sealed what was read: only `raptor rekey` changes a session's key.
+  if (hasNativeUpdate(store)) {
+    own.update = async (name, change) =>
+      openRecord(await store.update(name, async (current) => sealRecord(await change(openRecord(current, options)), current.encrypted?.kid, options)), options);
+  }
+  const wrapped = new Proxy(store, {
+    get(target, property) {
+      if (Object.hasOwn(own, property)) return own[property as keyof typeof own];
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return wrapped;
 }
 
-/** Ends a lease without counting a use. Best effort: the error that made us give it up is what the caller must see. */
-async function abandon(lease: PoolLease): Promise<void> {
-  await lease.abandon?.().catch(() => undefined);
+/** A native acquire's lease with its session opened; a release seals the new state with the key of what it replaces. */
+async function acquireOpened(store: SessionStore & NativeAcquire, wrapped: SessionStore, opts: AcquireOptions, options: EncryptionOptions): Promise<PoolLease | undefined> {
+  const lease = await store.acquire(opts);
+  if (!lease) return undefined;
+  let session: SessionRecord;
+  try {
+    session = openRecord(lease.session, options);
+  } catch (error) {
+    // This worker cannot use the session at all: hand it back at once, uncounted, instead of holding it for `leaseMs`.
+    await lease.abandon();
+    throw error;
+  }
+  const abandon = (): Promise<void> => lease.abandon();
+  return createPoolLease(lease, session, {
+    abandon,
+    // Without a new state nothing needs the key: the store's own release counts the use. With one,
+    // the generic release over the wrapped store validates it, proves the lease is still held,
+    // and seals it with the key of what it replaces (or refuses, ending the lease uncounted).
+    release: async (release) =>
+      release.storageState === undefined && release.sessionStorage === undefined
+        ? openRecord(await lease.release(release), options)
+        : releaseOverLease(wrapped, lease, abandon, release),
+  });
 }

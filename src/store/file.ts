@@ -31,18 +31,16 @@ import { fsFault, mappingFaults } from '../fs/fs-errors.js';
 import { nextRevision } from './revision.js';
 import { createLeaseHandle, leaseIsHeld, type LeaseState } from './lease.js';
 import { parseJsonText } from '../core/json-error.js';
-import { acquireFromLeases, leaseLost } from './pool.js';
 import {
   matchesFilter,
-  type AcquireOptions,
   type Lease,
   type LeaseOptions,
-  type PoolLease,
   type PutOptions,
   type ScanEntry,
   type SessionFilter,
   type SessionStore,
   type StoreEvent,
+  type StoreMaintenance,
   type SweepOptions,
   type SweepResult,
 } from './types.js';
@@ -69,7 +67,8 @@ export function createFileStore(options: FileStoreOptions): FileSessionStore {
   return new FileSessionStore(options);
 }
 
-export class FileSessionStore implements SessionStore {
+/** Files can be damaged and leave temp files behind: the store has the maintenance capability. Its pool is the generic one (`pool.ts`). */
+export class FileSessionStore implements SessionStore, StoreMaintenance {
   readonly dir: string;
   readonly location: string;
   private readonly fs: DurableFs;
@@ -196,29 +195,6 @@ export class FileSessionStore implements SessionStore {
           return true;
         }),
     });
-  }
-
-  /** Pool leases are the lease files of `lease()`; a release writes back under the session's lock. */
-  acquire(opts: AcquireOptions): Promise<PoolLease | undefined> {
-    return acquireFromLeases(
-      {
-        list: (filter) => this.list(filter),
-        get: (name) => this.get(name),
-        lease: (name, leaseOpts) => this.lease(name, leaseOpts),
-        settle: (name, token, owner, change) => {
-          const fileName = fileNameFor(name);
-          return this.locked(fileName, name, async () => {
-            const current = (await this.readLease(fileName))?.token === token ? await this.get(name) : undefined;
-            if (!current) throw leaseLost(name, owner);
-            const stored = nextRevision(change(current), current.revision, {});
-            await writeFileAtomic(this.dir, fileName, serializeRecord(stored), this.fs);
-            await unlinkIfExists(this.path(leaseFileName(fileName)));
-            return stored;
-          });
-        },
-      },
-      opts,
-    );
   }
 
   watch(onChange: (event: StoreEvent) => void): () => void {

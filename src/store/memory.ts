@@ -1,6 +1,8 @@
 /**
  * `MemorySessionStore`: sessions in a Map, for tests and throw-away runs.
- * Records are kept serialized, so a caller can never mutate what is stored.
+ * Records are kept serialized, so a caller can never mutate what is stored. Only valid records
+ * get in, and nothing is left behind, so it needs no maintenance capability; the pool and
+ * read-modify-write are the generic ones (`pool.ts`, `update.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import { RaptorError } from '../core/errors.js';
@@ -8,19 +10,14 @@ import { assertValidName } from '../core/names.js';
 import { parseRecordText, parseRecordValue, serializeRecord, toSummary, type SessionRecord, type SessionSummary } from '../core/record.js';
 import { nextRevision } from './revision.js';
 import { createLeaseHandle, leaseIsHeld, type LeaseState } from './lease.js';
-import { acquireFromLeases, leaseLost } from './pool.js';
 import {
   matchesFilter,
-  type AcquireOptions,
   type Lease,
   type LeaseOptions,
-  type PoolLease,
   type PutOptions,
-  type ScanEntry,
   type SessionFilter,
   type SessionStore,
   type StoreEvent,
-  type SweepResult,
 } from './types.js';
 
 export function createMemoryStore(): MemorySessionStore {
@@ -59,22 +56,15 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async *list(filter?: SessionFilter): AsyncIterable<SessionSummary> {
-    for await (const entry of this.scan()) if (entry.ok && matchesFilter(entry.summary, filter)) yield entry.summary;
-  }
-
-  async *scan(): AsyncIterable<ScanEntry> {
     const now = Date.now();
-    for (const [name, text] of [...this.sessions]) {
-      yield { ok: true, key: name, summary: toSummary(parseRecordText(text), Buffer.byteLength(text), now) };
+    for (const text of [...this.sessions.values()]) {
+      const summary = toSummary(parseRecordText(text), Buffer.byteLength(text), now);
+      if (matchesFilter(summary, filter)) yield summary;
     }
   }
 
   async quarantine(name: string, reason: string): Promise<void> {
     if (this.sessions.delete(name)) this.emit({ type: 'quarantine', name, reason });
-  }
-
-  async quarantineEntry(key: string, reason: string): Promise<void> {
-    await this.quarantine(key, reason);
   }
 
   async lease(name: string, opts: LeaseOptions): Promise<Lease | undefined> {
@@ -98,35 +88,9 @@ export class MemorySessionStore implements SessionStore {
     });
   }
 
-  acquire(opts: AcquireOptions): Promise<PoolLease | undefined> {
-    return acquireFromLeases(
-      {
-        list: (filter) => this.list(filter),
-        get: (name) => this.get(name),
-        lease: (name, leaseOpts) => this.lease(name, leaseOpts),
-        settle: async (name, token, owner, change) => {
-          const text = this.sessions.get(name);
-          if (this.leases.get(name)?.token !== token || text === undefined) throw leaseLost(name, owner);
-          // No await from the token check to the end: nothing can interleave.
-          const current = parseRecordText(text);
-          const stored = nextRevision(parseRecordValue(change(current)), current.revision, {});
-          this.sessions.set(name, serializeRecord(stored));
-          this.leases.delete(name);
-          this.emit({ type: 'put', name, revision: stored.revision });
-          return parseRecordText(this.sessions.get(name)!);
-        },
-      },
-      opts,
-    );
-  }
-
   watch(onChange: (event: StoreEvent) => void): () => void {
     this.listeners.add(onChange);
     return () => this.listeners.delete(onChange);
-  }
-
-  async sweep(): Promise<SweepResult> {
-    return { tempFiles: 0, purgedQuarantine: 0 };
   }
 
   async close(): Promise<void> {

@@ -57,3 +57,10 @@ export function chooseStore(choice: StoreChoice): SessionStore | string | undefi
   if (choice.env['RAPTOR_SESSIONS_DIR']) return undefined;
   return choice.setting || undefined;
 }
+
+/** The store the user asked for (`chooseStore`), opened; none asked for: the file store in `defaultDir`. */
+export async function openChosenStore(choice: StoreChoice, defaultDir: string, options: OpenStoreOptions = {}): Promise<SessionStore> {
+  const chosen = chooseStore(choice);
+  if (typeof chosen === 'object') return chosen;
+  return chosen ? openStore(chosen, options) : createFileStore({ dir: defaultDir });
+}

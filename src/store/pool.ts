@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { RaptorError, isRaptorError } from '../core/errors.js';
 import { isExpired, parseRecordValue, type SessionRecord, type SessionSummary } from '../core/record.js';
 import type { Json } from '../core/sanitize.js';
-import type { AcquireOptions, Lease, LeaseOptions, PoolLease, ReleaseOptions, SessionFilter } from './types.js';
+import { hasNativeAcquire } from './capabilities.js';
+import type { AcquireOptions, Lease, PoolLease, ReleaseOptions, SessionStore } from './types.js';
 
 /** Crawlee's defaults (`SessionOptions`). */
 export const DEFAULT_MAX_USAGE_COUNT = 50;
@@ -99,23 +100,20 @@ export function leaseLost(name: string, owner: string): RaptorError {
   );
 }
 
-/** What a store built on named leases gives the generic `acquireFromLeases`. */
-export interface LeasePrimitives {
-  list(filter: SessionFilter): AsyncIterable<SessionSummary>;
-  get(name: string): Promise<SessionRecord | undefined>;
-  lease(name: string, opts: LeaseOptions): Promise<Lease | undefined>;
-  /**
-   * Atomically, if `token` still holds the lease on `name`: writes `change(current)` as the next
-   * revision, ends the lease and returns what was stored. Otherwise `LOCKED`, nothing written.
-   */
-  settle(name: string, token: string, owner: string, change: (current: SessionRecord) => SessionRecord): Promise<SessionRecord>;
-}
+/** A release that keeps meeting concurrent plain writes gives up after this many tries. */
+const MAX_RELEASE_ATTEMPTS = 50;
 
 /**
- * `acquire()` for stores whose leases are per-session (file and memory): try the free sessions
- * in random order (so concurrent workers rarely contend for the same one) until a lease is won.
+ * Hands a free session of the pool to this caller only: unexpired, not retired, not leased.
+ * `undefined` when none is free. Shares its lease with `store.lease(name)`.
+ *
+ * A store with a native acquire (PostgreSQL's `FOR UPDATE SKIP LOCKED`) does it in one statement;
+ * for every other store this is the generic way over `list` + `lease` + `get` + `put`: try the
+ * free sessions in random order (so concurrent workers rarely contend for the same one) until a
+ * lease is won.
  */
-export async function acquireFromLeases(store: LeasePrimitives, opts: AcquireOptions): Promise<PoolLease | undefined> {
+export async function acquire(store: SessionStore, opts: AcquireOptions): Promise<PoolLease | undefined> {
+  if (hasNativeAcquire(store)) return store.acquire(opts);
   const candidates: string[] = [];
   for await (const summary of store.list(opts.tag === undefined ? { expired: false } : { tag: opts.tag, expired: false })) {
     if (isAvailable(summary)) candidates.push(summary.name);
@@ -130,21 +128,74 @@ export async function acquireFromLeases(store: LeasePrimitives, opts: AcquireOpt
       throw error;
     }
     if (!lease) continue;
-    // Read under the lease: the listing may be stale (retired or expired meanwhile).
-    const session = await store.get(name).catch(async (error: unknown) => {
+    let session: SessionRecord | undefined;
+    try {
+      // Read under the lease: the listing may be stale (retired or expired meanwhile).
+      session = await store.get(name);
+    } catch (error) {
+      // This worker cannot use the session (e.g. its key cannot open it): free it at once, uncounted, instead of holding it for `leaseMs`.
       await lease.release();
       throw error;
-    });
+    }
     if (!session || !isAvailable(session)) {
       await lease.release();
       continue;
     }
-    return createPoolLease(session, lease, (options) => store.settle(name, lease.token, opts.owner, (current) => applyRelease(current, options)));
+    const held = lease;
+    const abandon = (): Promise<void> => held.release();
+    return createPoolLease(held, session, { release: (options) => releaseOverLease(store, held, abandon, options), abandon });
   }
   return undefined;
 }
 
-function createPoolLease(session: SessionRecord, lease: Lease, release: (options: ReleaseOptions) => Promise<SessionRecord>): PoolLease {
+/**
+ * A release over the plain contract: the renewal proves the lease is still this worker's (and
+ * keeps it so through the write), `expectedRevision` keeps a concurrent plain save from being
+ * overwritten (the release is then counted again on top of it), and only then the lease ends.
+ */
+export async function releaseOverLease(store: SessionStore, lease: HeldLease, end: () => Promise<void>, options: ReleaseOptions): Promise<SessionRecord> {
+  for (let attempt = 0; attempt < MAX_RELEASE_ATTEMPTS; attempt++) {
+    try {
+      await lease.renew();
+    } catch (error) {
+      if (isRaptorError(error, 'LOCKED')) throw leaseLost(lease.name, lease.owner);
+      throw error;
+    }
+    let stored: SessionRecord;
+    try {
+      const current = await store.get(lease.name);
+      if (!current) throw leaseLost(lease.name, lease.owner); // deleted: the lease went with it
+      const next = applyRelease(current, options); // an invalid state throws here: nothing written, the lease kept
+      stored = await store.put(next, { expectedRevision: current.revision });
+    } catch (error) {
+      if (isRaptorError(error, 'REVISION_CONFLICT')) continue;
+      if (isRaptorError(error, 'ENCRYPTION_KEY')) throw await keyRefused(lease.name, end, error);
+      throw error;
+    }
+    await end();
+    return stored;
+  }
+  throw new RaptorError('REVISION_CONFLICT', `Session \`${lease.name}\` kept changing under ${MAX_RELEASE_ATTEMPTS} attempts to release it. Retry the release.`);
+}
+
+/**
+ * Not written: this worker's key cannot open what it would overwrite (e.g. a rekey ran meanwhile).
+ * The lease ends uncounted, so a worker with the right key can take the session at once.
+ */
+async function keyRefused(name: string, end: () => Promise<void>, error: RaptorError): Promise<RaptorError> {
+  await end();
+  return new RaptorError('ENCRYPTION_KEY', `${error.message} The lease on \`${name}\` was ended, so a worker with the right key can take it.`, { cause: error });
+}
+
+/** The held lease a `PoolLease` is built on: a store's `Lease`, or another `PoolLease` (the encrypting wrapper's). */
+export type HeldLease = Pick<Lease, 'name' | 'owner' | 'token' | 'expiresAt' | 'renew'>;
+
+/** The one builder of `PoolLease`s: the lease's identity and renewal, with the store's own release and abandon. */
+export function createPoolLease(
+  lease: HeldLease,
+  session: SessionRecord,
+  ends: { release(options: ReleaseOptions): Promise<SessionRecord>; abandon(): Promise<void> },
+): PoolLease {
   return {
     name: lease.name,
     owner: lease.owner,
@@ -154,8 +205,8 @@ function createPoolLease(session: SessionRecord, lease: Lease, release: (options
     },
     session,
     renew: (leaseMs) => lease.renew(leaseMs),
-    release,
-    abandon: () => lease.release(),
+    release: (options) => ends.release(options),
+    abandon: () => ends.abandon(),
   };
 }
 

@@ -83,7 +83,7 @@ export interface PoolLease {
    * Ends the lease without writing or counting a use: for a worker that cannot use the session at
    * all (e.g. its key cannot open it), so the session is free again at once, its accounting untouched.
    */
-  abandon?(): Promise<void>;
+  abandon(): Promise<void>;
 }
 
 /** The change a read-modify-write makes: the current record in, the next one out (may be async). */
@@ -101,6 +101,12 @@ export type StoreEvent =
   | { type: 'delete'; name: string }
   | { type: 'quarantine'; name: string; reason: string };
 
+/**
+ * DESIGN.md's eight members (and `location`). Everything generic is composed on top of them, not
+ * re-implemented per backend: the pool's `acquire` (`pool.ts`), read-modify-write (`update.ts`),
+ * encryption (`encrypting.ts`). What only some backends can do is an optional capability
+ * (`capabilities.ts`), found with a type guard.
+ */
 export interface SessionStore {
   /** Where the sessions live, for messages: a directory, `memory`, a redacted database URL. */
   readonly location: string;
@@ -109,33 +115,55 @@ export interface SessionStore {
   /** Writes `record` as revision `stored + 1` and returns what was stored. */
   put(record: SessionRecord, opts?: PutOptions): Promise<SessionRecord>;
   delete(name: string): Promise<boolean>;
-  /** Summaries without storage state. Invalid entries are skipped; `scan()` reports them. */
+  /** Summaries without storage state. Invalid entries are skipped; `StoreMaintenance.scan()` reports them. */
   list(filter?: SessionFilter): AsyncIterable<SessionSummary>;
-  /** Every entry, valid or not, for cleanup and `validate`. */
-  scan(): AsyncIterable<ScanEntry>;
-  /** Moves an invalid session aside with a reason; it no longer counts as a session. */
+  /** Moves a session aside with a reason; it no longer counts as a session. */
   quarantine(name: string, reason: string): Promise<void>;
-  /** Quarantines an entry `scan()` reported as invalid, by its `key`. */
-  quarantineEntry(key: string, reason: string): Promise<void>;
+  /** Exclusive use of session `name` until the lease expires; `undefined` while another holds it, `NOT_FOUND` when absent. */
   lease(name: string, opts: LeaseOptions): Promise<Lease | undefined>;
-  /**
-   * Hands a free session of the pool to this caller only: unexpired, not retired, not leased.
-   * `undefined` when none is free. Shares its lease with `lease(name)`.
-   */
-  acquire(opts: AcquireOptions): Promise<PoolLease | undefined>;
   watch(onChange: (event: StoreEvent) => void): () => void;
-  /**
-   * Optional fast path: read-modify-write of one session that never fails from contention
-   * (PostgreSQL: the row lock). `SessionManager.update` falls back to `get` + `put` with
-   * `expectedRevision` and retries when a store has none. `NOT_FOUND` when the session is absent;
-   * an error thrown by `change` writes nothing and reaches the caller.
-   */
-  update?(name: string, change: UpdateFn): Promise<SessionRecord>;
-  /** Optional: hears when the change feed of `watch()` loses and regains its connection. */
-  watchConnection?(onChange: (change: FeedConnectionChange) => void): () => void;
+  close(): Promise<void>;
+}
+
+/**
+ * Optional capability: what cleanup, `stats` and `validate --all` need of a store that can hold
+ * entries which are not sessions (a damaged file, a row written behind raptor's back) and
+ * leftovers (temp files, old quarantine). A store without it holds only valid sessions.
+ */
+export interface StoreMaintenance {
+  /** Every entry, valid or not. */
+  scan(): AsyncIterable<ScanEntry>;
   /** Removes leftovers that are not sessions: stale temp files, old quarantine entries. */
   sweep(opts: SweepOptions): Promise<SweepResult>;
-  close(): Promise<void>;
+  /**
+   * Quarantines an entry `scan()` reported as invalid, by its `key`. Only for stores whose keys are
+   * not session names (the file store's are file names, and a damaged file may name no session);
+   * elsewhere `quarantineScanned` uses `quarantine(name)`.
+   */
+  quarantineEntry?(key: string, reason: string): Promise<void>;
+}
+
+/**
+ * Optional capability: a native `acquire` (PostgreSQL: one `FOR UPDATE SKIP LOCKED` statement)
+ * that `acquire()` in `pool.ts` uses instead of its generic walk over `list` + `lease`.
+ */
+export interface NativeAcquire {
+  acquire(opts: AcquireOptions): Promise<PoolLease | undefined>;
+}
+
+/**
+ * Optional capability: read-modify-write of one session that never fails from contention
+ * (PostgreSQL: the row lock). `updateSession()` falls back to `get` + `put` with
+ * `expectedRevision` and retries when a store has none. `NOT_FOUND` when the session is absent;
+ * an error thrown by `change` writes nothing and reaches the caller.
+ */
+export interface NativeUpdate {
+  update(name: string, change: UpdateFn): Promise<SessionRecord>;
+}
+
+/** Optional capability: hears when the change feed of `watch()` loses and regains its connection. */
+export interface ConnectionFeed {
+  watchConnection(onChange: (change: FeedConnectionChange) => void): () => void;
 }
 
 export interface SweepOptions {
@@ -154,7 +182,7 @@ export type ScanEntry =
   | { ok: true; summary: SessionSummary; key: string }
   | {
       ok: false;
-      /** Store-specific key (file name for the file store) used to quarantine it. */
+      /** Store-specific key (file name for the file store, the name elsewhere) used to quarantine it. */
       key: string;
       /** The session name when it could be read. */
       name?: string;

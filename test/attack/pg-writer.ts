@@ -15,7 +15,6 @@
 import { createInterface } from 'node:readline';
 import { SessionManager } from '../../src/manager.js';
 import { isRaptorError } from '../../src/core/errors.js';
-import { newRecord } from '../../src/core/record.js';
 import { openPostgresStore } from '../../src/store/postgres/store.js';
 
 const [url, mode, ...args] = process.argv.slice(2);
@@ -42,7 +41,7 @@ if (mode === 'hold') {
 const [name, count, tag, mixed] = [args[0]!, Number(args[1]), args[2]!, args[3] === 'mixed'];
 const manager = await SessionManager.open({ store: url!, autoCleanup: false });
 const leaseName = `${tag}-lease`;
-if (mixed && !(await manager.store.get(leaseName))) await manager.store.put(newRecord(leaseName, { cookies: [], origins: [] }));
+if (mixed && !(await manager.find(leaseName))) await manager.save(leaseName, { storageState: { cookies: [], origins: [] } });
 say({ ready: true });
 await go();
 
@@ -69,7 +68,7 @@ for (let i = 0; i < count; i++) {
   if (applied) ok.push(op);
   if (mixed && i % 5 === 0) {
     await attempt(`${op}:lease`, 'lease', async () => {
-      const lease = await manager.store.lease(leaseName, { ttlMs: 30_000, owner: tag });
+      const lease = await manager.lease(leaseName, { ttlMs: 30_000, owner: tag });
       await lease?.release();
     });
     await attempt(`${op}:list`, 'list', async () => {

@@ -13,6 +13,7 @@
 import { appendFileSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStore } from '../../src/store/open-store.js';
+import { acquire } from '../../src/store/pool.js';
 import { seededRandom } from '../helpers/seeded-random.js';
 import { ORIGIN, type WorkerConfig } from './shared.js';
 
@@ -35,7 +36,7 @@ try {
   while (Date.now() < until) {
     // The victim's lease starts after this moment: the test measures its expiry from here.
     if (config.victim) log({ event: 'acquiring', session: '' });
-    const lease = await store.acquire({ tag: config.tag, leaseMs: config.leaseMs, owner: config.owner });
+    const lease = await acquire(store, { tag: config.tag, leaseMs: config.leaseMs, owner: config.owner });
     if (!lease) {
       await sleep(2 + random() * 8);
       continue;

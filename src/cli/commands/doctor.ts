@@ -106,7 +106,7 @@ async function checkEncryption(cli: CliContext, settings: Settings, add: Add): P
 /** A store that is not a directory: it answers, and how many sessions it holds. */
 async function checkDatabaseStore(cli: CliContext, add: Add): Promise<void> {
   try {
-    const { location, stats } = await withManager(cli, { autoCleanup: false }, async (manager) => ({ location: manager.store.location, stats: await manager.stats() }));
+    const { location, stats } = await withManager(cli, { autoCleanup: false }, async (manager) => ({ location: manager.location, stats: await manager.stats() }));
     add('store', 'ok', `store ${location} answers`);
     add('sessions', stats.invalid > 0 ? 'warn' : 'ok', `${stats.count} session(s), ${stats.expired} expired, ${stats.invalid} invalid${stats.invalid > 0 ? ' (run `raptor validate --all`, then `raptor clean`)' : ''}`);
   } catch (error) {

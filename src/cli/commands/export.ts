@@ -8,7 +8,7 @@ import { chmod, open, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { errnoCode } from '../../core/errors.js';
 import { serializeRecord, type SessionRecord } from '../../core/record.js';
-import { exportRecords, recordLine } from '../../maintenance/transfer.js';
+import { recordLine } from '../../maintenance/transfer.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { usage } from '../options.js';
@@ -51,14 +51,14 @@ export async function exportAll(cli: CliContext, name: string | undefined, flags
   return withManager(cli, { autoCleanup: false }, async (manager) => {
     if (flags.out === undefined) {
       const records: SessionRecord[] = [];
-      for await (const record of exportRecords(manager.store)) records.push(record);
+      for await (const record of manager.exportRecords()) records.push(record);
       return { data: records, text: () => records.map(recordLine).join('').trimEnd(), reveals: true };
     }
     const handle = await openExclusive(flags.out, flags.force === true);
     let count = 0;
     let bytes = 0;
     try {
-      for await (const record of exportRecords(manager.store)) {
+      for await (const record of manager.exportRecords()) {
         const line = recordLine(record);
         await handle.write(line);
         count++;
@@ -67,8 +67,8 @@ export async function exportAll(cli: CliContext, name: string | undefined, flags
     } finally {
       await handle.close();
     }
-    const exported = { count, format: 'ndjson', file: flags.out, bytes, from: manager.store.location };
-    return { data: { exported }, text: () => `Exported ${count} session(s) from ${manager.store.location} to ${flags.out}.` };
+    const exported = { count, format: 'ndjson', file: flags.out, bytes, from: manager.location };
+    return { data: { exported }, text: () => `Exported ${count} session(s) from ${manager.location} to ${flags.out}.` };
   });
 }
 

@@ -10,7 +10,7 @@ import { RaptorError, isRaptorError } from '../../core/errors.js';
 import type { SaveOptions, SaveSource } from '../../manager.js';
 import { parseRecordValue, type SessionRecord } from '../../core/record.js';
 import { readTextFile } from '../../fs/read-text.js';
-import { importRecords, parseBundle } from '../../maintenance/transfer.js';
+import { parseBundle } from '../../maintenance/transfer.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { nameFromFile, parseStorageState, readJsonFile, usage } from '../options.js';
@@ -80,7 +80,7 @@ export async function importSession(cli: CliContext, file: string, flags: Import
 /** A raptor record as it is, under its own name. */
 async function importWhole(cli: CliContext, file: string, record: SessionRecord, flags: ImportFlags): Promise<CommandOutput> {
   const info = await withManager(cli, {}, async (manager) => {
-    const { skipped } = await importRecords(manager.store, [record], { force: flags.force === true });
+    const { skipped } = await manager.importRecords([record], { force: flags.force === true });
     if (skipped.length > 0) {
       throw new RaptorError('REVISION_CONFLICT', `Session \`${record.name}\` already exists. Pass \`--force\` to replace it, or \`--name <other>\` to import it under another name.`);
     }
@@ -92,8 +92,8 @@ async function importWhole(cli: CliContext, file: string, record: SessionRecord,
 async function importBundle(cli: CliContext, file: string, records: SessionRecord[], flags: ImportFlags): Promise<CommandOutput> {
   if (flags.name !== undefined) throw usage(`\`${file}\` holds ${records.length} sessions; \`--name\` renames only a single one.`);
   const { imported, skipped, into } = await withManager(cli, {}, async (manager) => ({
-    ...(await importRecords(manager.store, records, { force: flags.force === true })),
-    into: manager.store.location,
+    ...(await manager.importRecords(records, { force: flags.force === true })),
+    into: manager.location,
   }));
   const note = skipped.length > 0 ? `\n${skipped.length} already existed and were left alone: ${skipped.map(quote).join(', ')}. Pass \`--force\` to replace them.` : '';
   return {

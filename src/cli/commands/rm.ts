@@ -41,7 +41,7 @@ export async function removeSessions(cli: CliContext, names: string[], flags: Rm
       if (absent.length > 0) {
         throw new RaptorError(
           'NOT_FOUND',
-          `No session ${absent.map(quote).join(', ')} in ${manager.store.location}; nothing was deleted. Run \`raptor list\` to see sessions, or pass \`--force\` to ignore missing ones.`,
+          `No session ${absent.map(quote).join(', ')} in ${manager.location}; nothing was deleted. Run \`raptor list\` to see sessions, or pass \`--force\` to ignore missing ones.`,
         );
       }
     }

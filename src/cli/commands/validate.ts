@@ -46,7 +46,7 @@ export async function validateSessions(cli: CliContext, names: string[], flags: 
       for (const name of names) found.push(await manager.validate(name, { live }));
       return found;
     }
-    for await (const entry of manager.store.scan()) {
+    for await (const entry of manager.scan()) {
       if (entry.ok) found.push(await manager.validate(entry.summary.name, { live }));
       else {
         const code = entry.newerVersion ? 'NEWER_VERSION' : 'INVALID';

@@ -26,18 +26,18 @@ export function registerWatch(program: Command, run: Run): void {
 
 export async function watch(cli: CliContext, until: Promise<unknown> = signalled()): Promise<CommandOutput> {
   await withManager(cli, {}, async (manager) => {
-    cli.logger.info({ dir: manager.store.location }, 'watching for session changes; Ctrl-C to stop');
+    cli.logger.info({ dir: manager.location }, 'watching for session changes; Ctrl-C to stop');
     const stop = manager.watch((event) => {
       const line = { ...event, at: new Date().toISOString() };
       cli.emit(line, describeEvent(line));
     });
     // A store with a server says when its feed drops and comes back: the person watching must know
     // that changes made in between were not shown. On stderr whatever the log level, like a prompt.
-    const stopConnection = manager.store.watchConnection?.((change) => cli.notice(change.message));
+    const stopConnection = manager.watchConnection((change) => cli.notice(change.message));
     try {
       await until;
     } finally {
-      stopConnection?.();
+      stopConnection();
       stop();
     }
   });

@@ -15,29 +15,31 @@ import { RaptorError, isRaptorError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../env/log.js';
 import { assertValidName, fileNameFor } from '../../core/names.js';
 import {
-  MAX_FILE_BYTES,
   NEWER_VERSION,
   SCHEMA_VERSION,
-  parseRecordText,
   parseRecordValue,
   parseSummaryValue,
   toSummary,
   type SessionRecord,
   type SessionSummary,
 } from '../../core/record.js';
-import { RETIRED_TAG, applyRelease, leaseLost, poolStats } from '../pool.js';
+import { applyRelease, createPoolLease, leaseLost } from '../pool.js';
 import { loadPg, parseStoreUrl, storeError, type Pg } from './client.js';
 import { dropSchema, ensureSchema, tableNames, type TableNames } from './schema.js';
 import { createNotifier, startListener, type Listener, type Notifier } from './watch.js';
 import { nextRevision } from '../revision.js';
 import { updateUnderRowLock } from './row-lock.js';
+import { parseRow, rowColumns, type Row } from './rows.js';
 import { createPostgresSql, type Sql, type Statement } from './sql.js';
 import {
   matchesFilter,
   type AcquireOptions,
+  type ConnectionFeed,
   type FeedConnectionChange,
   type Lease,
   type LeaseOptions,
+  type NativeAcquire,
+  type NativeUpdate,
   type PoolLease,
   type PutOptions,
   type ReleaseOptions,
@@ -45,6 +47,7 @@ import {
   type SessionFilter,
   type SessionStore,
   type StoreEvent,
+  type StoreMaintenance,
   type SweepOptions,
   type SweepResult,
   type UpdateFn,
@@ -94,12 +97,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return new PostgresSessionStore({ pg, pool, config, names, location: url.location, logger, updateTimeoutMs: options.updateTimeoutMs ?? 10_000 });
 }
 
-interface Row extends QueryResultRow {
-  name: string;
-  head: string;
-  state: string;
-}
-
 interface LeaseRow extends Row {
   lease_expires_at: Date;
 }
@@ -107,7 +104,8 @@ interface LeaseRow extends Row {
 const PAGE = 1_000;
 const MAX_ATTEMPTS = 50;
 
-export class PostgresSessionStore implements SessionStore {
+/** The contract, and every optional capability: maintenance, the SKIP LOCKED acquire, the row-locked update, the feed's connection. */
+export class PostgresSessionStore implements SessionStore, StoreMaintenance, NativeAcquire, NativeUpdate, ConnectionFeed {
   readonly location: string;
   readonly table: string;
   private readonly pg: Pg;
@@ -140,7 +138,7 @@ export class PostgresSessionStore implements SessionStore {
   async get(name: string): Promise<SessionRecord | undefined> {
     assertValidName(name);
     const row = (await this.query<Row>(this.sql.get, [name])).rows[0];
-    return row && this.parseRow(row);
+    return row && parseRow(row, this.location);
   }
 
   async put(record: SessionRecord, opts: PutOptions = {}): Promise<SessionRecord> {
@@ -150,8 +148,8 @@ export class PostgresSessionStore implements SessionStore {
       const current = opts.expectedRevision ?? (await this.storedRevision(record.name));
       const stored = nextRevision(checked, current, {});
       const written = current === 0
-        ? await this.query(this.sql.insert, this.columns(stored))
-        : await this.query(this.sql.update, [...this.columns(stored), current]);
+        ? await this.query(this.sql.insert, rowColumns(stored))
+        : await this.query(this.sql.update, [...rowColumns(stored), current]);
       if (written.rowCount === 1) {
         this.notifier.push({ type: 'put', name: stored.name, revision: stored.revision });
         return stored;
@@ -171,8 +169,8 @@ export class PostgresSessionStore implements SessionStore {
         location: this.location,
         select: this.sql.lockRow,
         write: this.sql.update,
-        parseRow: (row) => this.parseRow(row),
-        columns: (record) => this.columns(record),
+        parseRow: (row) => parseRow(row, this.location),
+        columns: rowColumns,
         timeoutMs: this.updateTimeoutMs,
       },
       name,
@@ -206,7 +204,7 @@ export class PostgresSessionStore implements SessionStore {
     const now = Date.now();
     for await (const row of this.pages<Row & { bytes: number }>(this.sql.scanPage, [])) {
       try {
-        yield { ok: true, key: row.name, summary: toSummary(this.parseRow(row), row.bytes, now) };
+        yield { ok: true, key: row.name, summary: toSummary(parseRow(row, this.location), row.bytes, now) };
       } catch (error) {
         if (!isRaptorError(error, 'INVALID_SESSION')) throw error;
         const newerVersion = error.issues.some((issue) => issue.code === NEWER_VERSION);
@@ -218,11 +216,6 @@ export class PostgresSessionStore implements SessionStore {
   async quarantine(name: string, reason: string): Promise<void> {
     const moved = (await this.query(this.sql.quarantine, [name, reason])).rowCount === 1;
     if (moved) this.notifier.push({ type: 'quarantine', name, reason: reason.slice(0, 1000) }); // NOTIFY payloads stop at 8000 bytes
-  }
-
-  /** `key` is the session name (`scan()` keys rows by name). */
-  async quarantineEntry(key: string, reason: string): Promise<void> {
-    await this.quarantine(key, reason);
   }
 
   async lease(name: string, opts: LeaseOptions): Promise<Lease | undefined> {
@@ -246,7 +239,7 @@ export class PostgresSessionStore implements SessionStore {
       if (!row) return undefined;
       let session: SessionRecord;
       try {
-        session = this.parseRow(row);
+        session = parseRow(row, this.location);
       } catch (error) {
         // A row written behind raptor's back that is not a session: set it aside, as cleanup would, and try the next.
         if (!isRaptorError(error, 'INVALID_SESSION')) throw error;
@@ -254,18 +247,7 @@ export class PostgresSessionStore implements SessionStore {
         continue;
       }
       const lease = this.leaseHandle(row.name, opts.owner, token, row.lease_expires_at, opts.leaseMs);
-      return {
-        name: lease.name,
-        owner: lease.owner,
-        token,
-        get expiresAt() {
-          return lease.expiresAt;
-        },
-        session,
-        renew: (leaseMs) => lease.renew(leaseMs),
-        release: (options) => this.settle(session, token, opts.owner, options),
-        abandon: () => lease.release(),
-      };
+      return createPoolLease(lease, session, { release: (options) => this.settle(session, token, opts.owner, options), abandon: () => lease.release() });
     }
     return undefined;
   }
@@ -331,14 +313,14 @@ export class PostgresSessionStore implements SessionStore {
     let current = session;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const stored = nextRevision(applyRelease(current, options), current.revision, {});
-      const written = await this.query(this.sql.release, [...this.columns(stored), current.revision, token]);
+      const written = await this.query(this.sql.release, [...rowColumns(stored), current.revision, token]);
       if (written.rowCount === 1) {
         this.notifier.push({ type: 'put', name: stored.name, revision: stored.revision });
         return stored;
       }
       const row = (await this.query<Row & { lease_token: string | null }>(this.sql.getWithLease, [session.name])).rows[0];
       if (!row || row.lease_token !== token) throw leaseLost(session.name, owner);
-      current = this.parseRow(row); // someone saved the session meanwhile: count the release on top of that
+      current = parseRow(row, this.location); // someone saved the session meanwhile: count the release on top of that
     }
     throw new RaptorError('REVISION_CONFLICT', `Session \`${session.name}\` kept changing under ${MAX_ATTEMPTS} attempts to release it. Retry the release.`);
   }
@@ -363,33 +345,6 @@ export class PostgresSessionStore implements SessionStore {
     };
   }
 
-  /** `$1..$12` of the insert, update and release statements. */
-  private columns(record: SessionRecord): unknown[] {
-    // An encrypted state (`encrypted`, see store/encrypting.ts) is state too: it stays out of `head`.
-    const { storageState, sessionStorage, encrypted, ...rest } = record;
-    const head = JSON.stringify(rest);
-    const state = JSON.stringify({ storageState, ...(sessionStorage === undefined ? {} : { sessionStorage }), ...(encrypted === undefined ? {} : { encrypted }) });
-    const bytes = Buffer.byteLength(head) + Buffer.byteLength(state);
-    if (bytes > MAX_FILE_BYTES) {
-      throw new RaptorError('TOO_LARGE', `Session \`${record.name}\` would be ${(bytes / 1048576).toFixed(1)} MiB; the limit is 64 MiB. Drop large IndexedDB stores or metadata before saving.`);
-    }
-    const pool = poolStats(record.metadata);
-    return [
-      record.name,
-      record.revision,
-      record.schemaVersion,
-      record.tags,
-      record.expiresAt,
-      record.updatedAt,
-      bytes,
-      head,
-      state,
-      pool.usageCount,
-      pool.errorScore,
-      pool.retired === true || record.tags.includes(RETIRED_TAG), // isRetired(), without parsing the stats twice
-    ];
-  }
-
   /** The stored revision (0 = absent). A row from a newer raptor is never overwritten. */
   private async storedRevision(name: string): Promise<number> {
     const row = (await this.query<{ revision: number; schema_version: number }>(this.sql.revision, [name])).rows[0];
@@ -397,29 +352,6 @@ export class PostgresSessionStore implements SessionStore {
       throw new RaptorError('INVALID_SESSION', `Session \`${name}\` was written by a newer raptor; upgrade raptor-sessions before changing it.`);
     }
     return row?.revision ?? 0;
-  }
-
-  /** The record of a row, validated like a file read (`INVALID_SESSION` with every issue). */
-  private parseRow(row: Row): SessionRecord {
-    let record: SessionRecord;
-    try {
-      // head and state are two JSON objects; joined they are the record's JSON text.
-      record = parseRecordText(`${row.head.slice(0, -1)},${row.state.slice(1)}`);
-    } catch (error) {
-      if (!isRaptorError(error, 'INVALID_SESSION')) throw error;
-      const first = error.issues[0];
-      throw new RaptorError(
-        'INVALID_SESSION',
-        `Session \`${row.name}\` in ${this.location} is not valid${first ? ` (${first.path || 'record'}: ${first.message})` : ''}. Run \`raptor validate\` for every problem.`,
-        { issues: error.issues, cause: error },
-      );
-    }
-    if (record.name !== row.name) {
-      throw new RaptorError('INVALID_SESSION', `Row \`${row.name}\` in ${this.location} holds session \`${record.name}\`.`, {
-        issues: [{ code: 'NAME_MISMATCH', message: `the row holds session \`${record.name}\``, path: 'name' }],
-      });
-    }
-    return record;
   }
 
   /** Every row in name order, `PAGE` at a time (keyset paging: stable under concurrent writes). */
