@@ -243,7 +243,8 @@ export async function contextWithSession(browser: Browser, record: Pick<SessionR
   return context;
 }
 
-async function runCheck(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage'>, options: EnsureSessionOptions): Promise<boolean> {
+/** `check()` on a fresh context holding `record` (closed again). */
+export async function runCheck(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage'>, options: EnsureSessionOptions): Promise<boolean> {
   const context = await contextWithSession(browser, record, options.contextOptions);
   try {
     return await checkPage(await context.newPage(), options, options.contextOptions);
