@@ -85,11 +85,11 @@ export async function openWorkerSessions(browser: Browser, sessionsDir: string |
 
   return {
     get(role, contextOptions, deferCheck) {
-      let pending = cache.get(role);
-      pending = pending?.then((resolved) => (resolved.verified || deferCheck ? resolved : resolve(role, contextOptions, false)));
-      pending ??= resolve(role, contextOptions, deferCheck);
-      // A failed resolution is not kept: the next test asks again (and meets the failed-login stamp).
-      cache.set(role, pending.catch((error: unknown) => (cache.delete(role), Promise.reject(error))));
+      const cached = cache.get(role);
+      // A record whose check is still pending is checked now by a caller that cannot defer it.
+      // A failed resolution stays cached, as before: the worker's later tests of the role fail with it at once.
+      const pending = cached ? cached.then((resolved) => (resolved.verified || deferCheck ? resolved : resolve(role, contextOptions, false))) : resolve(role, contextOptions, deferCheck);
+      cache.set(role, pending);
       return pending;
     },
     async verifyInPage(role, page, plan, contextOptions) {
