@@ -5,6 +5,7 @@
  *   (a) Playwright's documented setup project (logs in on every run)
  *   (b) raptor's fixture style: defineRole + test.use({ session })
  *   (c) raptor's ensureSession in the same setup project
+ *   (c2) raptor's ensureSessions() as globalSetup (no setup project)
  *   (d) the lower bound: ready-made storage-state files, no setup, no check
  *
  * The suite: 48 tests (4 roles × 12), 2 workers, against fixtures/login-app with a login that
@@ -14,7 +15,9 @@
  * warm run can cost. The styles alternate within each repetition (order rotated), so drift in
  * machine load hits all alike; the table reports medians.
  *
- * Targets on run 2:   (b), (c) ≤ 1.10 × (d)
+ * `BENCH_STYLES=fixture,ready-made` runs only those styles (for A/B work; the targets need all).
+ *
+ * Targets on run 2:   (b), (c), (c2) ≤ 1.10 × (d)
  *                     (a) − (b) ≥ 80 % of the login wall time (b) avoids (see docs/performance.md)
  *
  * Prints the tables; exits non-zero when a target is missed or a run did not go as it must (all
@@ -50,8 +53,16 @@ const STYLES: StyleInfo[] = [
   { style: 'setup-project', label: "(a) Playwright's setup project (`auth.setup.ts` → `playwright/.auth/<role>.json`)", setupTests: ROLES.length, logins: [ROLES.length, ROLES.length] },
   { style: 'fixture', label: '(b) raptor fixture style (`defineRole` + `test.use({ session })`)', setupTests: 0, logins: [ROLES.length, 0] },
   { style: 'ensure-session', label: '(c) raptor `ensureSession` in the setup project', setupTests: ROLES.length, logins: [ROLES.length, 0] },
+  { style: 'global-setup', label: '(c2) raptor `ensureSessions()` as `globalSetup`', setupTests: 0, logins: [ROLES.length, 0] },
   { style: 'ready-made', label: '(d) lower bound: ready-made state files, no setup, no check', setupTests: 0, logins: [0, 0] },
 ];
+
+const ALL_STYLES = STYLES.splice(0);
+const only = process.env['BENCH_STYLES']?.split(',').map((name) => name.trim()).filter(Boolean);
+const unknown = only?.filter((name) => !ALL_STYLES.some((s) => s.style === name)) ?? [];
+if (unknown.length > 0) throw new Error(`BENCH_STYLES: unknown style ${unknown.join(', ')}; known: ${ALL_STYLES.map((s) => s.style).join(', ')}`);
+STYLES.push(...ALL_STYLES.filter((info) => !only || only.includes(info.style)));
+const has = (style: Style): boolean => STYLES.some((info) => info.style === style);
 
 /** raptorLaunchOptions(), without loading Playwright Test into the bench process: the same two calls. */
 const launchOptions = { executablePath: findBrowserSync().executablePath, args: chromiumArgs() };
@@ -166,27 +177,38 @@ const avoidedWall = Math.ceil(ROLES.length / WORKERS) * LOGIN_MS;
 const avoidedWork = ROLES.length * LOGIN_MS;
 const lower = med('ready-made', 1);
 const saved = med('setup-project', 1) - med('fixture', 1);
+const RAPTOR_STYLES = { fixture: '(b) fixture style', 'ensure-session': '(c) ensureSession setup', 'global-setup': '(c2) ensureSessions globalSetup' } as const;
 const rows: Row[] = [
-  ...(['fixture', 'ensure-session'] as const).map((style): Row => {
-    const ratio = med(style, 1) / lower;
-    return { measure: `run 2, ${style === 'fixture' ? '(b) fixture style' : '(c) ensureSession setup'} vs (d) lower bound`, median: s(med(style, 1)), baseline: s(lower), ratio: `${ratio.toFixed(2)}×`, target: '≤ 1.10×', pass: ratio <= 1.1 };
-  }),
-  {
-    measure: `run 2, (a) setup project − (b) fixture style, vs the login wall time avoided (${ROLES.length} logins × ${LOGIN_MS / 1000} s on ${WORKERS} workers)`,
-    median: s(saved),
-    baseline: s(avoidedWall),
-    ratio: `${((saved / avoidedWall) * 100).toFixed(0)} % (${((saved / avoidedWork) * 100).toFixed(0)} % of the ${avoidedWork / 1000} s of login work)`,
-    target: '≥ 80 %',
-    pass: saved >= 0.8 * avoidedWall,
-  },
-  {
-    measure: 'run 2, (a) setup project − (c) ensureSession setup, same',
-    median: s(med('setup-project', 1) - med('ensure-session', 1)),
-    baseline: s(avoidedWall),
-    ratio: `${(((med('setup-project', 1) - med('ensure-session', 1)) / avoidedWall) * 100).toFixed(0)} %`,
-    target: '-',
-    pass: true,
-  },
+  ...(Object.keys(RAPTOR_STYLES) as (keyof typeof RAPTOR_STYLES)[])
+    .filter((style) => has(style) && has('ready-made'))
+    .map((style): Row => {
+      const ratio = med(style, 1) / lower;
+      return { measure: `run 2, ${RAPTOR_STYLES[style]} vs (d) lower bound`, median: s(med(style, 1)), baseline: s(lower), ratio: `${ratio.toFixed(2)}×`, target: '≤ 1.10×', pass: ratio <= 1.1 };
+    }),
+  ...(has('setup-project') && has('fixture')
+    ? [
+        {
+          measure: `run 2, (a) setup project − (b) fixture style, vs the login wall time avoided (${ROLES.length} logins × ${LOGIN_MS / 1000} s on ${WORKERS} workers)`,
+          median: s(saved),
+          baseline: s(avoidedWall),
+          ratio: `${((saved / avoidedWall) * 100).toFixed(0)} % (${((saved / avoidedWork) * 100).toFixed(0)} % of the ${avoidedWork / 1000} s of login work)`,
+          target: '≥ 80 %',
+          pass: saved >= 0.8 * avoidedWall,
+        },
+      ]
+    : []),
+  ...(['ensure-session', 'global-setup'] as const)
+    .filter((style) => has('setup-project') && has(style))
+    .map(
+      (style): Row => ({
+        measure: `run 2, (a) setup project − ${RAPTOR_STYLES[style]}, same`,
+        median: s(med('setup-project', 1) - med(style, 1)),
+        baseline: s(avoidedWall),
+        ratio: `${(((med('setup-project', 1) - med(style, 1)) / avoidedWall) * 100).toFixed(0)} %`,
+        target: '-',
+        pass: true,
+      }),
+    ),
 ];
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'node_modules/@playwright/test/package.json'), 'utf8')) as { version: string }).version;
@@ -201,6 +223,7 @@ if (problems.length > 0) {
   console.error(`\nbench: runs that did not go as they must (their times are not valid):\n- ${problems.join('\n- ')}`);
   process.exitCode = 1;
 } else if (process.argv.includes('--write')) {
+  if (only) throw new Error('--write needs every style: unset BENCH_STYLES');
   const path = join(ROOT, 'docs/performance.md');
   const doc = await readFile(path, 'utf8');
   const markers = /<!-- bench:playwright:start -->[\s\S]*<!-- bench:playwright:end -->/;

@@ -1,14 +1,20 @@
 /**
  * ensureSession(): reuse while valid, log in when not, and never save a failed login.
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { logIn } from '../fixtures/site/drive.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site/server.js';
 import { launchBrowser } from '../src/browser/launch.js';
 import { isRaptorError } from '../src/core/errors.js';
+import { newKey } from '../src/crypto/encryption.js';
+import { SessionManager } from '../src/manager.js';
 import { ensureSession, type EnsureSessionOptions } from '../src/playwright/ensure-session.js';
+import { runCli } from './helpers/cli.js';
 import { createRaptorEnv } from './helpers/env.js';
+import { createTempDir } from './helpers/temp-dir.js';
 import type { Browser } from 'playwright-core';
 
 describe('ensureSession', () => {
@@ -102,5 +108,64 @@ describe('ensureSession', () => {
     expect(JSON.parse(await readFile(statePath, 'utf8'))).toEqual(record.storageState);
     expect((await stat(statePath)).mode & 0o777).toBe(0o600);
     expect(statePath.startsWith(env.home)).toBe(true);
+  });
+});
+
+describe('ensureSession on a session it cannot read', () => {
+  let site: FixtureSite;
+  let browser: Browser;
+  let tmp: Awaited<ReturnType<typeof createTempDir>>;
+  const open = (extra: NodeJS.ProcessEnv = {}) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, RAPTOR_HOME: tmp.path };
+    delete env['RAPTOR_KEY'];
+    delete env['RAPTOR_SESSIONS_DIR'];
+    return SessionManager.open({ env: { ...env, ...extra }, autoCleanup: false });
+  };
+  const run = async (name: string, extra: NodeJS.ProcessEnv = {}) => {
+    const manager = await open(extra);
+    try {
+      return await ensureSession(name, { login: (page) => logIn(page, site.url, 'alice'), check: async (page) => (await page.locator('#cookie').innerText()) === 'yes', url: `${site.url}/status`, browser, manager });
+    } finally {
+      await manager.close();
+    }
+  };
+
+  beforeAll(async () => {
+    site = await startFixtureSite();
+    browser = await launchBrowser('chromium');
+  });
+  beforeEach(async () => {
+    tmp = await createTempDir('raptor-ensure-unreadable-');
+  });
+  afterEach(async () => tmp?.remove());
+  afterAll(async () => {
+    await browser?.close();
+    await site?.close();
+  });
+
+  it('logs in again over an invalid session file: it is simply not reusable', async () => {
+    await (await open()).close(); // a sessions dir of raptor's, with its marker
+    await writeFile(join(tmp.path, 'sessions', 'alice.json'), '{"not": "a session"', { mode: 0o600 });
+    const manager = await open();
+    const invalid = await manager.find('alice').catch((e: unknown) => e);
+    await manager.close();
+    expect(isRaptorError(invalid, 'INVALID_SESSION'), String(invalid)).toBe(true);
+    const before = site.loginCount();
+    const result = await run('alice');
+    expect(result.loggedIn).toBe(true);
+    expect(site.loginCount()).toBe(before + 1);
+  });
+
+  it('fails with ENCRYPTION_KEY under a wrong RAPTOR_KEY, and neither logs in nor touches the session', async () => {
+    const on = await runCli(['config', 'set', 'encryption', 'on'], { env: { RAPTOR_HOME: tmp.path } });
+    expect(on.code, on.stderr).toBe(0);
+    expect((await run('alice')).loggedIn).toBe(true);
+    const file = join(tmp.path, 'sessions', 'alice.json');
+    const saved = await readFile(file, 'utf8');
+    const logins = site.loginCount();
+    const error = await run('alice', { RAPTOR_KEY: newKey().bytes.toString('base64') }).catch((e: unknown) => e);
+    expect(isRaptorError(error, 'ENCRYPTION_KEY'), String(error)).toBe(true);
+    expect(site.loginCount()).toBe(logins);
+    expect(await readFile(file, 'utf8')).toBe(saved);
   });
 });

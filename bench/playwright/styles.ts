@@ -11,6 +11,9 @@
  * - `fixture`: raptor's `defineRole` + `test.use({ session })`, with a `check` (README: advised).
  * - `ensure-session`: the same setup project, each setup test calling raptor's `ensureSession`
  *   (README, "Setup-project style"), specs on `sessionStatePath(role)`.
+ * - `global-setup`: raptor's `ensureSessions()` as the config's `globalSetup` (README, "Global-setup
+ *   style"): no setup project, every role checked or logged in at once in one browser of the
+ *   runner process, specs on `sessionStatePath(role)`.
  * - `ready-made`: the lower bound: the state files already exist before the run, no setup
  *   project, nothing checks them.
  */
@@ -18,10 +21,10 @@ export const ROLES = ['admin', 'editor', 'viewer', 'billing'] as const;
 export const TESTS_PER_ROLE = 12;
 export const WORKERS = 2;
 
-export type Style = 'setup-project' | 'fixture' | 'ensure-session' | 'ready-made';
+export type Style = 'setup-project' | 'fixture' | 'ensure-session' | 'global-setup' | 'ready-made';
 
 /** The config every style shares; `projects` is the one thing that differs. */
-const config = (projects: string) => `
+const config = (projects: string, globalSetup = '') => `
 import { defineConfig } from '@playwright/test';
 
 export default defineConfig({
@@ -29,7 +32,7 @@ export default defineConfig({
   fullyParallel: true,
   workers: ${WORKERS},
   reporter: 'line',
-  timeout: 60_000,
+  timeout: 60_000,${globalSetup ? `\n  globalSetup: '${globalSetup}',` : ''}
   use: {
     baseURL: process.env.LOGIN_APP_URL,
     // raptorLaunchOptions(), computed once by the bench: every style launches the same Chromium
@@ -78,6 +81,19 @@ ${tests(role)}
 const check = `url: '/me?check',
     check: async (page) => (await page.locator('#user').innerText()) === role,`;
 
+/** The roles as raptor declares them, for the styles that use `defineRole`. */
+const roles = `
+import { defineRole } from 'raptor-sessions/test';
+import { ROLES, logIn } from './login';
+
+for (const role of ROLES) {
+  defineRole(role, {
+    login: (page) => logIn(page, role),
+    ${check}
+  });
+}
+`;
+
 /** The project's files (path -> content), ready for `createBenchProject`. */
 export function styleFiles(style: Style): Record<string, string> {
   const files: Record<string, string> = { 'tests/login.ts': login };
@@ -107,17 +123,7 @@ for (const role of ROLES) {
       break;
     case 'fixture':
       files['playwright.config.ts'] = config('');
-      files['tests/roles.ts'] = `
-import { defineRole } from 'raptor-sessions/test';
-import { ROLES, logIn } from './login';
-
-for (const role of ROLES) {
-  defineRole(role, {
-    login: (page) => logIn(page, role),
-    ${check}
-  });
-}
-`;
+      files['tests/roles.ts'] = roles;
       perRole(
         (role) => `
 import { test, expect } from 'raptor-sessions/test';
@@ -126,6 +132,17 @@ test.use({ session: '${role}' });
 ${tests(role)}
 `,
       );
+      break;
+    case 'global-setup':
+      files['playwright.config.ts'] = config('', './global-setup.ts');
+      files['tests/roles.ts'] = roles;
+      files['global-setup.ts'] = `
+import { ensureSessions } from 'raptor-sessions/test';
+import './tests/roles';
+
+export default ensureSessions();
+`;
+      perRole((role) => stateSpec(role, `import { sessionStatePath } from 'raptor-sessions/test';`, `sessionStatePath('${role}')`));
       break;
     case 'ensure-session':
       files['playwright.config.ts'] = config(setupProjects);

@@ -16,7 +16,17 @@ function restoreSessionStorage(saved: Record<string, Record<string, string>>): v
   }
 }
 
-export async function addSessionStorage(context: BrowserContext, saved: SessionStorageMap | undefined): Promise<void> {
-  if (!saved || Object.keys(saved).length === 0) return;
-  await context.addInitScript(restoreSessionStorage, saved);
+/** Removes an init script again (what `addInitScript` returns from Playwright 1.56 on). */
+export interface InitScriptHandle {
+  dispose(): Promise<void>;
+}
+
+/**
+ * Adds the restoring init script. Returns its handle where Playwright gives one (so a caller that
+ * replaces the state, e.g. after a failed check, can drop the old script), else `undefined`.
+ */
+export async function addSessionStorage(context: BrowserContext, saved: SessionStorageMap | undefined): Promise<InitScriptHandle | undefined> {
+  if (!saved || Object.keys(saved).length === 0) return undefined;
+  const handle = (await context.addInitScript(restoreSessionStorage, saved)) as unknown;
+  return handle && typeof (handle as InitScriptHandle).dispose === 'function' ? (handle as InitScriptHandle) : undefined;
 }

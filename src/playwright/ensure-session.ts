@@ -21,9 +21,9 @@ import type { Browser, BrowserContext, BrowserContextOptions, Page } from '@play
 import { captureContext } from '../browser/capture.js';
 import { launchBrowser, toPlaywrightState, type BrowserLaunchOptions } from '../browser/launch.js';
 import { addSessionStorage } from '../browser/session-storage.js';
-import { HOME_DIRS, loginLockPath, playwrightStatePath, resolvePaths } from '../env/paths.js';
+import { HOME_DIRS, loginLockPath, playwrightStatePath } from '../env/paths.js';
 import { parseDuration } from '../core/duration.js';
-import { RaptorError } from '../core/errors.js';
+import { RaptorError, isRaptorError } from '../core/errors.js';
 import { SessionManager } from '../manager.js';
 import { ownDirs } from '../fs/territory.js';
 import type { SessionRecord } from '../core/record.js';
@@ -31,6 +31,7 @@ import { writeFileAtomic } from '../fs/file-io.js';
 import { withLock } from '../fs/file-lock.js';
 import { sessionExpired } from '../core/validate.js';
 import { missingLoginEvidence } from './login-evidence.js';
+import { checkOnce } from './check-flight.js';
 import { VERIFIED_REUSE_MS, clearFailed, failedSince, recentlyVerified, stampFailed, stampVerified } from './login-stamps.js';
 
 export interface RoleOptions {
@@ -86,10 +87,7 @@ export interface EnsuredSession {
   statePath: string;
 }
 
-/** Where `ensureSession` mirrors a role's state for `use: { storageState }`: `$RAPTOR_HOME/playwright/<name>.json`. Synchronous, for configs. */
-export function sessionStatePath(name: string, env: NodeJS.ProcessEnv = process.env): string {
-  return playwrightStatePath(resolvePaths({ env }).home, name);
-}
+export { sessionStatePath } from './state-path.js';
 
 export async function ensureSession(name: string, options: EnsureSessionOptions): Promise<EnsuredSession> {
   const env = options.env ?? process.env;
@@ -97,73 +95,123 @@ export async function ensureSession(name: string, options: EnsureSessionOptions)
   let browser = options.browser;
   const ownBrowser = browser === undefined;
   try {
-    const getBrowser = async (): Promise<Browser> => (browser ??= await launchBrowser('chromium', options.launchOptions));
-    const maxAgeMs = options.maxAge === undefined ? undefined : parseDuration(options.maxAge, 'maxAge');
-
-    const home = manager.paths.home;
-    const reuseCheckFor = options.reuseCheckFor ?? VERIFIED_REUSE_MS;
-    const usable = async (record: SessionRecord | undefined, waitingSince?: number): Promise<string | undefined> => {
-      if (!record) return 'no saved session';
-      const stale = staleReason(record, maxAgeMs, options.authCookies, options.check !== undefined);
-      if (stale) return stale;
-      if (!options.check || recentlyVerified(home, record, reuseCheckFor, waitingSince)) return undefined;
-      if (!(await runCheck(await getBrowser(), record, options))) return 'check() says the saved state is logged out';
-      await stampVerified(home, record);
-      return undefined;
-    };
-
-    const first = await manager.store.get(name).catch(() => undefined); // an invalid file is simply not reusable
-    const firstProblem = await usable(first);
-    if (!firstProblem) return { record: first!, loggedIn: false, statePath: await writeStateFile(manager, first!) };
-
-    const lockPath = loginLockPath(home, name);
-    ownDirs(home, [HOME_DIRS.locks]); // territory: a `locks` that is a link or a file is FOREIGN_DIRECTORY
-    const loginTimeout = options.loginTimeout ?? 60_000;
-    const waitingSince = Date.now();
-    return await withLock(
-      lockPath,
-      async () => {
-        // Another worker may have logged in while we waited for the lock.
-        const current = await manager.store.get(name).catch(() => undefined);
-        if (current && current.revision !== first?.revision && !(await usable(current, waitingSince))) {
-          return { record: current, loggedIn: false, statePath: await writeStateFile(manager, current) };
-        }
-        // ...or tried and failed: that failure is ours too, rather than a second wait for a hung login.
-        const failed = failedSince(home, name, waitingSince);
-        if (failed) throw new RaptorError('LOGIN_FAILED', `Another worker's login of \`${name}\` failed while this one waited for it: ${failed}`);
-        try {
-          const captured = await runLogin(await getBrowser(), name, options, loginTimeout);
-          const candidate = { ...(first ?? {}), storageState: captured.storageState, sessionStorage: captured.sessionStorage } as SessionRecord;
-          const noEvidence = missingLoginEvidence(candidate.storageState, candidate.sessionStorage, options.authCookies);
-          if (noEvidence && !options.check) {
-            throw new RaptorError(
-              'LOGIN_FAILED',
-              `login() for \`${name}\` left no sign of a login: ${noEvidence}. Nothing was saved. Check the credentials; if the login does succeed, name its cookies in \`authCookies\` or give the role a \`check\`.`,
-            );
-          }
-          if (noEvidence && options.authCookies) {
-            throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but ${noEvidence}. Nothing was saved. Check the credentials and the names in \`authCookies\`.`);
-          }
-          if (options.check && !(await runCheck(await getBrowser(), candidate, options))) {
-            throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but check() says the browser is not logged in. Nothing was saved.`);
-          }
-          const record = await manager.save(name, { storageState: captured.storageState, sessionStorage: captured.sessionStorage }, {
-            expiresAt: maxAgeMs === undefined ? null : new Date(Date.now() + maxAgeMs),
-          });
-          await stampVerified(home, record);
-          await clearFailed(home, name);
-          return { record, loggedIn: true, reason: firstProblem, statePath: await writeStateFile(manager, record) };
-        } catch (error) {
-          if (error instanceof RaptorError && error.code === 'LOGIN_FAILED') await stampFailed(home, name, error.message);
-          throw error;
-        }
-      },
-      { what: `The login of \`${name}\``, timeoutMs: loginTimeout * 2 + 30_000 },
-    );
+    const work = roleWork(name, options, manager, async () => (browser ??= await launchBrowser('chromium', options.launchOptions)));
+    const first = await findReusable(manager, name);
+    let problem = savedProblem(work, first);
+    if (!problem && needsCheck(work, first!)) {
+      const passed = await checkOnce(work.home, first!, async () => runCheck(await work.getBrowser(), first!, options));
+      if (!passed) problem = CHECK_FAILED;
+    }
+    if (!problem) return { record: first!, loggedIn: false, statePath: await writeStateFile(manager, first!) };
+    return await logInUnderLock(work, first, problem);
   } finally {
     if (ownBrowser && browser) await browser.close();
     if (!options.manager) await manager.close();
   }
+}
+
+/** Why a saved session was not reused when its `check()` failed. */
+export const CHECK_FAILED = 'check() says the saved state is logged out';
+
+/** One role's resolution: its options, the manager, and a browser opened only when needed. */
+export interface RoleWork {
+  name: string;
+  options: EnsureSessionOptions;
+  manager: SessionManager;
+  home: string;
+  maxAgeMs: number | undefined;
+  reuseCheckFor: number;
+  getBrowser(): Promise<Browser>;
+}
+
+export function roleWork(name: string, options: EnsureSessionOptions, manager: SessionManager, getBrowser: () => Promise<Browser>): RoleWork {
+  const maxAgeMs = options.maxAge === undefined ? undefined : parseDuration(options.maxAge, 'maxAge');
+  return { name, options, manager, home: manager.paths.home, maxAgeMs, reuseCheckFor: options.reuseCheckFor ?? VERIFIED_REUSE_MS, getBrowser };
+}
+
+/**
+ * The saved record, or `undefined` when there is none or its file is invalid (not reusable: a
+ * login replaces it). A store that is down or a wrong key is thrown with its own code: logging in
+ * again over a session that is only unreadable right now would clobber it.
+ */
+export async function findReusable(manager: SessionManager, name: string): Promise<SessionRecord | undefined> {
+  try {
+    return await manager.find(name);
+  } catch (error) {
+    if (isRaptorError(error, 'INVALID_SESSION')) return undefined;
+    throw error;
+  }
+}
+
+/** Why `record` cannot be reused without asking the browser, or `undefined`. */
+export function savedProblem(work: RoleWork, record: SessionRecord | undefined): string | undefined {
+  if (!record) return 'no saved session';
+  return staleReason(record, work.maxAgeMs, work.options.authCookies, work.options.check !== undefined);
+}
+
+/** True when `record` must pass `check()` before use: a check is declared and no recent one covers this revision. */
+export function needsCheck(work: RoleWork, record: SessionRecord, waitingSince?: number): boolean {
+  return work.options.check !== undefined && !recentlyVerified(work.home, record, work.reuseCheckFor, waitingSince);
+}
+
+/**
+ * Logs in under the role's cross-process lock, so that N workers log in once: a worker that
+ * waited finds the fresh session (or the failure) of the one that logged in. `first` is the
+ * record whose `firstProblem` brought us here.
+ */
+export async function logInUnderLock(work: RoleWork, first: SessionRecord | undefined, firstProblem: string): Promise<EnsuredSession> {
+  const { name, options, manager, home } = work;
+  const usable = async (record: SessionRecord | undefined, waitingSince: number): Promise<boolean> => {
+    if (savedProblem(work, record)) return false;
+    if (!needsCheck(work, record!, waitingSince)) return true;
+    if (!(await runCheck(await work.getBrowser(), record!, options))) return false;
+    await stampVerified(home, record!);
+    return true;
+  };
+  const lockPath = loginLockPath(home, name);
+  ownDirs(home, [HOME_DIRS.locks]); // territory: a `locks` that is a link or a file is FOREIGN_DIRECTORY
+  const loginTimeout = options.loginTimeout ?? 60_000;
+  const waitingSince = Date.now();
+  return withLock(
+    lockPath,
+    async () => {
+      // Another worker may have logged in while we waited for the lock.
+      const current = await findReusable(manager, name);
+      if (current && current.revision !== first?.revision && (await usable(current, waitingSince))) {
+        return { record: current, loggedIn: false, statePath: await writeStateFile(manager, current) };
+      }
+      // ...or tried and failed: that failure is ours too, rather than a second wait for a hung login.
+      const failed = failedSince(home, name, waitingSince);
+      if (failed) throw new RaptorError('LOGIN_FAILED', `Another worker's login of \`${name}\` failed while this one waited for it: ${failed}`);
+      try {
+        const captured = await runLogin(await work.getBrowser(), name, options, loginTimeout);
+        const candidate = { ...(first ?? {}), storageState: captured.storageState, sessionStorage: captured.sessionStorage } as SessionRecord;
+        const noEvidence = missingLoginEvidence(candidate.storageState, candidate.sessionStorage, options.authCookies);
+        if (noEvidence && !options.check) {
+          throw new RaptorError(
+            'LOGIN_FAILED',
+            `login() for \`${name}\` left no sign of a login: ${noEvidence}. Nothing was saved. Check the credentials; if the login does succeed, name its cookies in \`authCookies\` or give the role a \`check\`.`,
+          );
+        }
+        if (noEvidence && options.authCookies) {
+          throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but ${noEvidence}. Nothing was saved. Check the credentials and the names in \`authCookies\`.`);
+        }
+        if (options.check && !(await runCheck(await work.getBrowser(), candidate, options))) {
+          throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but check() says the browser is not logged in. Nothing was saved.`);
+        }
+        const record = await manager.save(name, { storageState: captured.storageState, sessionStorage: captured.sessionStorage }, {
+          expiresAt: work.maxAgeMs === undefined ? null : new Date(Date.now() + work.maxAgeMs),
+        });
+        await stampVerified(home, record);
+        await clearFailed(home, name);
+        return { record, loggedIn: true, reason: firstProblem, statePath: await writeStateFile(manager, record) };
+      } catch (error) {
+        if (error instanceof RaptorError && error.code === 'LOGIN_FAILED') await stampFailed(home, name, error.message);
+        throw error;
+      }
+    },
+    { what: `The login of \`${name}\``, timeoutMs: loginTimeout * 2 + 30_000 },
+  );
 }
 
 /**
@@ -195,17 +243,24 @@ export async function contextWithSession(browser: Browser, record: Pick<SessionR
   return context;
 }
 
-async function runCheck(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage'>, options: EnsureSessionOptions): Promise<boolean> {
+/** `check()` on a fresh context holding `record` (closed again). */
+export async function runCheck(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage'>, options: EnsureSessionOptions): Promise<boolean> {
   const context = await contextWithSession(browser, record, options.contextOptions);
   try {
-    const page = await context.newPage();
-    const url = options.url ?? options.contextOptions?.baseURL;
+    return await checkPage(await context.newPage(), options, options.contextOptions);
+  } finally {
+    await context.close();
+  }
+}
+
+/** `check()` in `page`, opened at the role's `url` (else the baseURL). */
+export async function checkPage(page: Page, options: RoleOptions, contextOptions: BrowserContextOptions | undefined): Promise<boolean> {
+  try {
+    const url = options.url ?? contextOptions?.baseURL;
     if (url) await page.goto(url);
     return (await options.check!(page)) === true;
   } catch {
     return false; // a check that cannot even run (page error, timeout) has not shown a logged-in browser
-  } finally {
-    await context.close();
   }
 }
 
@@ -234,7 +289,7 @@ async function runLogin(browser: Browser, name: string, options: EnsureSessionOp
 }
 
 /** Mirrors the session as a Playwright state file (0600, atomic) for `use: { storageState }`. */
-async function writeStateFile(manager: SessionManager, record: SessionRecord): Promise<string> {
+export async function writeStateFile(manager: SessionManager, record: SessionRecord): Promise<string> {
   const path = playwrightStatePath(manager.paths.home, record.name);
   ownDirs(manager.paths.home, [HOME_DIRS.playwright]); // territory: never a link out of RAPTOR_HOME
   await writeFileAtomic(dirname(path), basename(path), `${JSON.stringify(record.storageState, null, 2)}\n`);

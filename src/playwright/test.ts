@@ -14,21 +14,41 @@
  * test.use({ session: 'admin' });
  * test('sees the dashboard', async ({ page }) => { ... });
  * ```
+ *
+ * This module loads light: the session manager (zod, pino, the stores) comes in by dynamic
+ * import when a worker first needs a role (`worker-sessions.ts`), so the runner process, which
+ * only lists the tests, does not pay for it.
  */
 import { test as base, expect } from '@playwright/test';
-import type { Browser, BrowserContext, BrowserContextOptions, Page, TestInfo } from '@playwright/test';
-import { captureContext } from '../browser/capture.js';
+import type { BrowserContext, BrowserContextOptions, FullConfig, Page, TestInfo } from '@playwright/test';
 import { chromiumArgs, findBrowserSync } from '../browser/find.js';
 import { toPlaywrightState } from '../browser/launch.js';
 import { addSessionStorage } from '../browser/session-storage.js';
-import { RaptorError, isRaptorError } from '../core/errors.js';
-import { SessionManager } from '../manager.js';
-import type { SessionRecord } from '../core/record.js';
-import { contextWithSession, ensureSession, staleReason, type RoleOptions } from './ensure-session.js';
+import type { EnsureSessionOptions, EnsuredSession } from './ensure-session.js';
+import type { SessionsSetupOptions } from './global-setup.js';
+import { roleOptions } from './roles.js';
+import type { TestPlan, WorkerSessions } from './worker-sessions.js';
 
 export { expect };
-export { ensureSession, sessionStatePath } from './ensure-session.js';
+export { defineRole } from './roles.js';
+export { sessionStatePath } from './state-path.js';
 export type { EnsureSessionOptions, EnsuredSession, RoleOptions } from './ensure-session.js';
+export type { SessionsSetupOptions } from './global-setup.js';
+
+/** `ensureSession()` (see `ensure-session.ts`), loaded on first call. */
+export async function ensureSession(name: string, options: EnsureSessionOptions): Promise<EnsuredSession> {
+  return (await import('./ensure-session.js')).ensureSession(name, options);
+}
+
+/**
+ * A `globalSetup` that makes every declared role (or `names`) usable before any worker starts:
+ * one browser, every role checked or logged in at once, state files and "verified" stamps
+ * written. `export default ensureSessions();` in the file `globalSetup` names, after importing
+ * the roles. See `global-setup.ts`.
+ */
+export function ensureSessions(names?: string[], options: SessionsSetupOptions = {}): (config: FullConfig) => Promise<void> {
+  return async (config) => (await import('./global-setup.js')).setUpSessions(config, names, options);
+}
 
 /**
  * `use.launchOptions` that find a Chromium the way raptor does (`RAPTOR_BROWSER`, Playwright's
@@ -36,14 +56,6 @@ export type { EnsureSessionOptions, EnsuredSession, RoleOptions } from './ensure
  */
 export function raptorLaunchOptions(): { executablePath: string; args: string[] } {
   return { executablePath: findBrowserSync().executablePath, args: chromiumArgs() };
-}
-
-const roles = new Map<string, RoleOptions>();
-
-/** Declares how role `name` logs in. Call it at module level in a file the specs (or the config) import. */
-export function defineRole(name: string, options: RoleOptions): string {
-  roles.set(name, options);
-  return name;
 }
 
 export interface SessionsFixture {
@@ -63,67 +75,84 @@ export interface RaptorWorkerOptions {
   sessionsDir: string | undefined;
 }
 
-interface WorkerSessions {
-  /**
-   * The role's usable record, logging in at most once per worker (and once overall, via the lock).
-   * The time it takes is not charged to `testInfo`'s test (see {@link notCharged}).
-   */
-  get(role: string, contextOptions: BrowserContextOptions, testInfo: TestInfo): Promise<SessionRecord>;
-  /** Replaces the cached record after a rotation. */
-  update(role: string, record: SessionRecord): void;
-  manager: SessionManager;
+interface InternalTestFixtures {
+  sessions: SessionsFixture;
+  /** What this test's `storageState`, `context` and `page` fixtures tell each other. */
+  _raptorPlan: TestPlan;
+  /** Set up before the context whenever the test uses `page` (see the `page` fixture). */
+  _raptorPageWanted: void;
 }
 
-export const test = base.extend<RaptorTestOptions & { sessions: SessionsFixture }, RaptorWorkerOptions & { raptorSessions: WorkerSessions }>({
+export const test = base.extend<RaptorTestOptions & InternalTestFixtures, RaptorWorkerOptions & { raptorSessions: WorkerSessions }>({
   session: [undefined, { option: true }],
   sessionsDir: [undefined, { option: true, scope: 'worker' }],
 
   raptorSessions: [
     async ({ browser, sessionsDir }, use) => {
-      const manager = await SessionManager.open({ ...(sessionsDir ? { dir: sessionsDir } : {}), autoCleanup: false });
-      const cache = new Map<string, Promise<SessionRecord>>();
+      // Opened on the first role a test of this worker needs: a worker whose tests use none never loads it.
+      let opened: Promise<WorkerSessions> | undefined;
+      const open = (): Promise<WorkerSessions> => (opened ??= import('./worker-sessions.js').then((m) => m.openWorkerSessions(browser, sessionsDir)));
       await use({
-        manager,
-        get(role, contextOptions, testInfo) {
-          let pending = cache.get(role);
-          if (!pending) {
-            pending = resolveRole(role, browser, manager, contextOptions);
-            cache.set(role, pending);
-          }
-          return notCharged(testInfo, loginBudget(role), pending);
-        },
-        update(role, record) {
-          cache.set(role, Promise.resolve(record));
-        },
+        get: async (...args) => (await open()).get(...args),
+        verifyInPage: async (...args) => (await open()).verifyInPage(...args),
+        verifyContext: async (...args) => (await open()).verifyContext(...args),
+        rotate: async (...args) => (await open()).rotate(...args),
+        close: async () => (opened ? (await opened).close() : undefined),
       });
-      await manager.close();
+      if (opened) await (await opened).close();
     },
     { scope: 'worker' },
   ],
 
-  storageState: async ({ session, storageState, raptorSessions, baseURL }, use, testInfo) => {
+  _raptorPlan: [async ({}, use) => use({ pageWanted: false, pending: false }), { box: true }],
+
+  // Playwright sets fixtures up depth first, in the order a fixture names them: the `page`
+  // fixture below names this one before the `page` it extends, so a test that uses `page` marks
+  // the plan before its `context` is set up. (Not before `storageState`: Playwright's own auto
+  // fixtures need the context options, so `storageState` comes first, whatever the test uses.)
+  _raptorPageWanted: [
+    async ({ _raptorPlan }, use) => {
+      _raptorPlan.pageWanted = true;
+      await use();
+    },
+    { box: true },
+  ],
+
+  storageState: async ({ session, storageState, raptorSessions, baseURL, _raptorPlan }, use, testInfo) => {
     if (!session) return use(storageState);
-    const record = await raptorSessions.get(session, baseURL ? { baseURL } : {}, testInfo);
-    await use(toPlaywrightState(record.storageState));
+    // A check still to run is left to `context` (or `page`, when the test uses one: it runs there).
+    const resolved = await notCharged(testInfo, loginBudget(session), raptorSessions.get(session, contextOptionsFor(baseURL), true));
+    _raptorPlan.record = resolved.record;
+    _raptorPlan.pending = !resolved.verified;
+    await use(toPlaywrightState(resolved.record.storageState));
   },
 
-  context: async ({ context, session, raptorSessions, baseURL }, use, testInfo) => {
+  context: async ({ context, session, raptorSessions, baseURL, _raptorPlan }, use, testInfo) => {
     if (!session) return use(context);
-    const record = await raptorSessions.get(session, baseURL ? { baseURL } : {}, testInfo);
-    await addSessionStorage(context, record.sessionStorage);
+    if (_raptorPlan.pending && !_raptorPlan.pageWanted) {
+      await notCharged(testInfo, loginBudget(session), raptorSessions.verifyContext(session, context, _raptorPlan, contextOptionsFor(baseURL)));
+    }
+    _raptorPlan.sessionStorageScript = await addSessionStorage(context, _raptorPlan.record!.sessionStorage);
     await use(context);
-    const role = roles.get(session);
-    if (role?.rotate && testInfo.status === testInfo.expectedStatus && testInfo.status === 'passed') {
-      const rotated = await rotate(session, role, record, context, raptorSessions.manager, baseURL ? { baseURL } : {});
-      if (rotated) raptorSessions.update(session, rotated);
+    if (roleOptions(session)?.rotate && testInfo.status === testInfo.expectedStatus && testInfo.status === 'passed') {
+      await raptorSessions.rotate(session, _raptorPlan.record!, context, contextOptionsFor(baseURL));
     }
   },
 
+  page: async ({ _raptorPageWanted, page, session, raptorSessions, baseURL, _raptorPlan }, use, testInfo) => {
+    void _raptorPageWanted;
+    if (session && _raptorPlan.pending) {
+      await notCharged(testInfo, loginBudget(session), raptorSessions.verifyInPage(session, page, _raptorPlan, contextOptionsFor(baseURL)));
+    }
+    await use(page);
+  },
+
   sessions: async ({ browser, raptorSessions, baseURL }, use, testInfo) => {
+    const { contextWithSession } = await import('./ensure-session.js');
     const opened: BrowserContext[] = [];
-    const contextOptions = baseURL ? { baseURL } : {};
+    const contextOptions = contextOptionsFor(baseURL);
     const context = async (role: string): Promise<BrowserContext> => {
-      const record = await raptorSessions.get(role, contextOptions, testInfo);
+      const { record } = await notCharged(testInfo, loginBudget(role), raptorSessions.get(role, contextOptions, false));
       const created = await contextWithSession(browser, record, contextOptions);
       opened.push(created);
       return created;
@@ -133,13 +162,15 @@ export const test = base.extend<RaptorTestOptions & { sessions: SessionsFixture 
   },
 });
 
+const contextOptionsFor = (baseURL: string | undefined): BrowserContextOptions => (baseURL ? { baseURL } : {});
+
 /**
  * The most a role's resolution can take: waiting for another worker's login (the lock gives up
  * after `2 × loginTimeout + 30 s`), our own login (`loginTimeout`), and a minute for launching
  * contexts and running `check`. raptor's own deadlines end it well before, with its own message.
  */
 function loginBudget(role: string): number {
-  const loginTimeout = roles.get(role)?.loginTimeout ?? 60_000;
+  const loginTimeout = roleOptions(role)?.loginTimeout ?? 60_000;
   return 3 * loginTimeout + 60_000;
 }
 
@@ -160,55 +191,5 @@ async function notCharged<T>(testInfo: TestInfo, budgetMs: number, pending: Prom
     return await pending;
   } finally {
     testInfo.setTimeout(timeout + Math.ceil(performance.now() - started));
-  }
-}
-
-async function resolveRole(role: string, browser: Browser, manager: SessionManager, contextOptions: BrowserContextOptions): Promise<SessionRecord> {
-  const options = roles.get(role);
-  if (options) return (await ensureSession(role, { ...options, browser, manager, contextOptions })).record;
-  // No login declared: a session saved by other means (e.g. `raptor save`) is used as long as it is valid.
-  const record = await manager.store.get(role);
-  const problem = record ? staleReason(record, undefined, undefined, false) : 'it does not exist';
-  if (!record || problem) {
-    throw new RaptorError(
-      'NOT_FOUND',
-      `Session \`${role}\` cannot be used (${problem}) and no role declares how to log in. Add \`defineRole('${role}', { login })\` in a file your specs import.`,
-    );
-  }
-  return record;
-}
-
-/**
- * Saves the state a passing test left behind, for apps that rotate refresh tokens on every
- * load, unless it looks logged out: the auth cookies must still be alive and `check` (when
- * given) must pass in a fresh context. A concurrent rotation by another worker wins; ours is dropped.
- */
-async function rotate(name: string, role: RoleOptions, previous: SessionRecord, context: BrowserContext, manager: SessionManager, contextOptions: BrowserContextOptions): Promise<SessionRecord | undefined> {
-  let captured;
-  try {
-    captured = await captureContext(context);
-  } catch {
-    return undefined; // the test closed its context: nothing to rotate
-  }
-  const candidate = { ...previous, storageState: captured.storageState, sessionStorage: captured.sessionStorage };
-  if (staleReason(candidate, undefined, role.authCookies, role.check !== undefined)) return undefined;
-  if (role.check) {
-    const browser = context.browser();
-    if (!browser) return undefined;
-    const checkContext = await contextWithSession(browser, candidate, contextOptions);
-    try {
-      const page = await checkContext.newPage();
-      const url = role.url ?? contextOptions.baseURL;
-      if (url) await page.goto(url);
-      if ((await role.check(page)) !== true) return undefined;
-    } finally {
-      await checkContext.close();
-    }
-  }
-  try {
-    return await manager.save(name, { storageState: captured.storageState, sessionStorage: captured.sessionStorage }, { expectedRevision: previous.revision });
-  } catch (error) {
-    if (isRaptorError(error, 'REVISION_CONFLICT')) return undefined;
-    throw error;
   }
 }
