@@ -9,7 +9,17 @@ import { withManager, type CliContext } from '../context.js';
 import { examples, formatFields, formatTable, type CommandOutput } from '../output.js';
 
 export function registerCrawl(program: Command, run: Run): void {
-  const crawl = program.command('crawl').summary('inspect crawls bound to sessions').description('Inspect crawls run with raptor-sessions/crawler');
+  const crawl = program
+    .command('crawl')
+    .summary('inspect crawls bound to sessions')
+    .description('Inspect crawls run with raptor-sessions/crawler')
+    .addHelpText(
+      'after',
+      examples([
+        ['raptor crawl status', 'every crawl: running, paused, crashed or completed, and what a restart would do'],
+        ['raptor crawl status shop-crawler', 'one crawl in detail: progress, heartbeat, health, its browser'],
+      ]),
+    );
   crawl
     .command('status')
     .summary('state of each crawl and what a restart would do')
