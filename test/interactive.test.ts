@@ -63,6 +63,8 @@ describe('open a session for a person and save it back', () => {
     const cli = await startCli(['open', 'from-cli', `${site.url}/`, '--headless', '--json'], { env: { RAPTOR_HOME: env.home, RAPTOR_BROWSER: testBrowser() } });
     const deadline = Date.now() + 30_000;
     while (!cli.out.stderr.includes('close the window') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // A SIGTERM before that line lands before raptor's handler: say so, instead of "exit null".
+    expect(cli.out.stderr, 'raptor open did not say it was ready within 30 s').toContain('close the window');
     cli.child.kill('SIGTERM');
     const { code } = await cli.exited;
     expect(code, cli.out.stderr).toBe(0);
