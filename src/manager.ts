@@ -104,14 +104,6 @@ export class SessionManager {
     this.env = init.env;
   }
 
-  /**
-   * @deprecated Only `src/playwright` still reads this, until its move to `find()` (under way on
-   * another branch) lands; remove it then. Nothing else may use it (test/front-door.test.ts).
-   */
-  get store(): SessionStore {
-    return this.#store;
-  }
-
   /** Where the sessions live, for messages: a directory, `memory`, a redacted database URL. */
   get location(): string {
     return this.#store.location;

@@ -82,14 +82,14 @@ describe('ensureSession', () => {
     expect(isRaptorError(error, 'LOGIN_FAILED')).toBe(true);
     expect(error.message).toMatch(/did not finish within 1000 ms/);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(await env.manager.store.get('hangs')).toBeUndefined();
+    expect(await env.manager.find('hangs')).toBeUndefined();
   });
 
   it('refuses to save a login that ends logged out', async () => {
     const error = await ensureSession('ghost', options({ login: async (page) => void (await page.goto(`${site.url}/`)) })).catch((e) => e);
     expect(isRaptorError(error, 'LOGIN_FAILED')).toBe(true);
     expect(error.message).toMatch(/not logged in/);
-    expect(await env.manager.store.get('ghost')).toBeUndefined();
+    expect(await env.manager.find('ghost')).toBeUndefined();
   });
 
   it('trusts a check made a moment ago, by any worker or process, instead of checking again', async () => {

@@ -62,7 +62,7 @@ async function setUp(appOptions: Parameters<typeof startLoginApp>[0], files: Rec
   const saved = async (name: string) => {
     const manager = await SessionManager.open({ env: { ...process.env, RAPTOR_HOME: home.path }, autoCleanup: false });
     try {
-      return await manager.store.get(name).catch(() => 'unreadable');
+      return await manager.find(name).catch(() => 'unreadable');
     } finally {
       await manager.close();
     }
