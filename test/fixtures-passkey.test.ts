@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { chromiumArgs, findBrowserSync } from '../src/browser/find.js';
+import { press } from '../fixtures/passkey-app/drive.js';
 import { startPasskeyApp, type PasskeyApp } from '../fixtures/passkey-app/server.js';
 
 let app: PasskeyApp;
@@ -21,13 +22,6 @@ afterAll(async () => {
   await browser?.close();
   await app?.close();
 });
-
-async function press(page: Page, button: string): Promise<string> {
-  await page.locator('#result').evaluate((el) => (el.textContent = ''));
-  await page.click(button);
-  await page.waitForFunction(() => (document.getElementById('result')?.textContent ?? '') !== '');
-  return page.locator('#result').innerText();
-}
 
 async function withPasskeys(state?: Parameters<Browser['newContext']>[0]): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext(state);

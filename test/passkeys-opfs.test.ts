@@ -8,11 +8,12 @@
  * session is refused with BROWSER_FAILED instead of half restored.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { applyState } from '../src/browser/apply-state.js';
 import { chromiumArgs, findBrowserSync } from '../src/browser/find.js';
 import { isRaptorError } from '../src/core/errors.js';
 import type { StorageState } from '../src/core/record.js';
+import { press } from '../fixtures/passkey-app/drive.js';
 import { startPasskeyApp, type PasskeyApp } from '../fixtures/passkey-app/server.js';
 import { createRaptorEnv } from './helpers/env.js';
 
@@ -32,13 +33,6 @@ afterAll(async () => {
   await browser?.close();
   await app?.close();
 });
-
-async function press(page: Page, button: string): Promise<string> {
-  await page.locator('#result').evaluate((el) => (el.textContent = ''));
-  await page.click(button);
-  await page.waitForFunction(() => (document.getElementById('result')?.textContent ?? '') !== '');
-  return page.locator('#result').innerText();
-}
 
 async function opfsToken(context: BrowserContext): Promise<string> {
   const page = await context.newPage();
