@@ -189,7 +189,10 @@ export async function packageCheck(options: PackageCheckOptions): Promise<Packag
   assertFreshDist();
   const work = await mkdtemp(join(tmpdir(), 'raptor-package-'));
   try {
-    const packed = JSON.parse(await must('npm', ['pack', '--json', '--pack-destination', work], ROOT)) as { filename: string; files: unknown[] }[];
+    // `prepack` rebuilds dist/ from nothing (no stale files of moved sources in the tarball); run
+    // it first, then pack without scripts so that its output does not mix into pack's JSON.
+    await must('npm', ['run', '--silent', 'build'], ROOT);
+    const packed = JSON.parse(await must('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], ROOT)) as { filename: string; files: unknown[] }[];
     const tarball = join(work, packed[0]!.filename);
     await mkdir(join(work, 'extract'));
     await must('tar', ['xzf', tarball, '-C', join(work, 'extract')], work);
