@@ -175,8 +175,9 @@ const wallTable = [
 // run them two at a time, so the run waits ceil(4 / 2) × 2 s = 4 s for them (8 s is worker time).
 const avoidedWall = Math.ceil(ROLES.length / WORKERS) * LOGIN_MS;
 const avoidedWork = ROLES.length * LOGIN_MS;
-const lower = med('ready-made', 1);
-const saved = med('setup-project', 1) - med('fixture', 1);
+// Computed only for the styles that ran (BENCH_STYLES may leave out any of them).
+const lower = has('ready-made') ? med('ready-made', 1) : NaN;
+const saved = has('setup-project') && has('fixture') ? med('setup-project', 1) - med('fixture', 1) : NaN;
 const RAPTOR_STYLES = { fixture: '(b) fixture style', 'ensure-session': '(c) ensureSession setup', 'global-setup': '(c2) ensureSessions globalSetup' } as const;
 const rows: Row[] = [
   ...(Object.keys(RAPTOR_STYLES) as (keyof typeof RAPTOR_STYLES)[])

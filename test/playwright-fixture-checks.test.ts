@@ -6,7 +6,7 @@
  *   then gets at `about:blank`; when that check fails, the fresh login is put into the test's
  *   context (the cookie the test sees is the new session's);
  * - `ensureSessions()` as `globalSetup` checks every role once, and fixture-style workers of the
- *   same run reuse those checks;
+ *   same run reuse those checks; when every role was verified a moment ago it launches no browser;
  * - importing `raptor-sessions/test` (what the runner process does to list tests) does not load
  *   the session manager, zod or pino.
  */
@@ -155,7 +155,8 @@ describe('ensureSessions() as globalSetup', () => {
       'global-setup.ts': `
 import { ensureSessions } from 'raptor-sessions/test';
 import './tests/roles';
-export default ensureSessions();
+// NO_BROWSER=1: a browser that cannot launch, to show when none is needed.
+export default ensureSessions(process.env.NO_BROWSER ? { launchOptions: { executablePath: '/nonexistent/chromium' } } : {});
 `,
       'tests/roles.spec.ts': `
 import { test, expect } from 'raptor-sessions/test';
@@ -183,6 +184,16 @@ for (const role of ${JSON.stringify(names)}) {
     expect(warm.output).toMatch(/9 passed/);
     expect(app.logins()).toBe(names.length);
     expect(app.checks()).toBe(2 * names.length); // global setup's, none by the workers
+
+    // Run again within the minute a passed check is trusted: global setup launches no browser at all.
+    const again = await project.run({ ...env, NO_BROWSER: '1' });
+    expect(again.code, again.output).toBe(0);
+    expect(app.checks()).toBe(2 * names.length);
+    // The control: with the checks forgotten, the same setup needs its browser and says it cannot launch it.
+    await forgetVerifications();
+    const needsOne = await project.run({ ...env, NO_BROWSER: '1' });
+    expect(needsOne.code).not.toBe(0);
+    expect(needsOne.output).toMatch(/nonexistent\/chromium/);
   }, 300_000);
 });
 

@@ -14,6 +14,7 @@
  * process that ask for the role right after it was verified reuse that verification instead of
  * checking again, and a worker that waited on the lock trusts any check made while it waited.
  */
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 // Types from the user's Playwright Test, the one package of theirs this entry is sure to share:
 // `playwright-core` may be a second copy when it was installed in the same step (see package.json).
@@ -90,12 +91,25 @@ export interface EnsuredSession {
 export { sessionStatePath } from './state-path.js';
 
 export async function ensureSession(name: string, options: EnsureSessionOptions): Promise<EnsuredSession> {
-  const env = options.env ?? process.env;
-  const manager = options.manager ?? (await SessionManager.open({ ...(options.dir ? { dir: options.dir } : {}), env, autoCleanup: false }));
   let browser = options.browser;
   const ownBrowser = browser === undefined;
   try {
-    const work = roleWork(name, options, manager, async () => (browser ??= await launchBrowser('chromium', options.launchOptions)));
+    return await ensureSessionWith(name, options, async () => (browser ??= await launchBrowser('chromium', options.launchOptions)));
+  } finally {
+    if (ownBrowser && browser) await browser.close();
+  }
+}
+
+/**
+ * `ensureSession` with the browser given as a function, called only when a check or a login
+ * needs one: a caller resolving many roles at once (`ensureSessions()`) shares one browser, and
+ * launches none when every role was verified a moment ago.
+ */
+export async function ensureSessionWith(name: string, options: Omit<EnsureSessionOptions, 'browser'>, getBrowser: () => Promise<Browser>): Promise<EnsuredSession> {
+  const env = options.env ?? process.env;
+  const manager = options.manager ?? (await SessionManager.open({ ...(options.dir ? { dir: options.dir } : {}), env, autoCleanup: false }));
+  try {
+    const work = roleWork(name, options, manager, getBrowser);
     const first = await findReusable(manager, name);
     let problem = savedProblem(work, first);
     if (!problem && needsCheck(work, first!)) {
@@ -105,7 +119,6 @@ export async function ensureSession(name: string, options: EnsureSessionOptions)
     if (!problem) return { record: first!, loggedIn: false, statePath: await writeStateFile(manager, first!) };
     return await logInUnderLock(work, first, problem);
   } finally {
-    if (ownBrowser && browser) await browser.close();
     if (!options.manager) await manager.close();
   }
 }
@@ -116,7 +129,7 @@ export const CHECK_FAILED = 'check() says the saved state is logged out';
 /** One role's resolution: its options, the manager, and a browser opened only when needed. */
 export interface RoleWork {
   name: string;
-  options: EnsureSessionOptions;
+  options: Omit<EnsureSessionOptions, 'browser'>;
   manager: SessionManager;
   home: string;
   maxAgeMs: number | undefined;
@@ -124,7 +137,7 @@ export interface RoleWork {
   getBrowser(): Promise<Browser>;
 }
 
-export function roleWork(name: string, options: EnsureSessionOptions, manager: SessionManager, getBrowser: () => Promise<Browser>): RoleWork {
+export function roleWork(name: string, options: Omit<EnsureSessionOptions, 'browser'>, manager: SessionManager, getBrowser: () => Promise<Browser>): RoleWork {
   const maxAgeMs = options.maxAge === undefined ? undefined : parseDuration(options.maxAge, 'maxAge');
   return { name, options, manager, home: manager.paths.home, maxAgeMs, reuseCheckFor: options.reuseCheckFor ?? VERIFIED_REUSE_MS, getBrowser };
 }
@@ -288,10 +301,29 @@ async function runLogin(browser: Browser, name: string, options: EnsureSessionOp
   }
 }
 
-/** Mirrors the session as a Playwright state file (0600, atomic) for `use: { storageState }`. */
+/**
+ * Mirrors the session as a Playwright state file (0600, atomic) for `use: { storageState }`.
+ * A file that already holds exactly this state is left as it is: every warm run would otherwise
+ * rewrite (and fsync) every role's file for nothing.
+ */
 export async function writeStateFile(manager: SessionManager, record: SessionRecord): Promise<string> {
   const path = playwrightStatePath(manager.paths.home, record.name);
   ownDirs(manager.paths.home, [HOME_DIRS.playwright]); // territory: never a link out of RAPTOR_HOME
-  await writeFileAtomic(dirname(path), basename(path), `${JSON.stringify(record.storageState, null, 2)}\n`);
+  const text = `${JSON.stringify(record.storageState, null, 2)}\n`;
+  if (readOwnFile(path) !== text) await writeFileAtomic(dirname(path), basename(path), text);
   return path;
+}
+
+/** The file's text when it is a plain file of ours (not a link), else `undefined`: anything else is rewritten. */
+function readOwnFile(path: string): string | undefined {
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      return fstatSync(fd).isFile() ? readFileSync(fd, 'utf8') : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
 }

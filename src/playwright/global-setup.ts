@@ -1,7 +1,7 @@
 /**
  * The `globalSetup` form of the ensureSession style (`ensureSessions()` in `raptor-sessions/test`):
- * before any worker starts, the runner process opens one browser and makes every role usable at
- * once, checking the saved session or logging in (`ensureSession`, with its lock, stamps and
+ * before any worker starts, the runner process makes every role usable at once in one browser
+ * (launched only when a role needs a check or a login), checking the saved session or logging in (`ensureSession`, with its lock, stamps and
  * state files). No setup project, so no extra workers and browsers; and since it stamps each
  * role verified, fixture-style tests (`test.use({ session })`) of the same run skip their checks.
  *
@@ -13,11 +13,11 @@
  * ```
  */
 import { chromium } from '@playwright/test';
-import type { BrowserContextOptions, FullConfig, LaunchOptions } from '@playwright/test';
+import type { Browser, BrowserContextOptions, FullConfig, LaunchOptions } from '@playwright/test';
 import { chromiumArgs, findBrowserSync } from '../browser/find.js';
 import { RaptorError } from '../core/errors.js';
 import { SessionManager } from '../manager.js';
-import { ensureSession } from './ensure-session.js';
+import { ensureSessionWith } from './ensure-session.js';
 import { definedRoles, roleOptions } from './roles.js';
 
 export interface SessionsSetupOptions {
@@ -43,14 +43,18 @@ export async function setUpSessions(config: FullConfig, names: string[] | undefi
   const contextOptions = options.contextOptions ?? (use.baseURL ? { baseURL: use.baseURL } : {});
   const manager = await SessionManager.open({ ...(options.sessionsDir ? { dir: options.sessionsDir } : {}), autoCleanup: false });
   try {
-    const browser = await chromium.launch(launchOptions);
+    // One browser for every role, launched only if a check or a login needs it.
+    let launching: Promise<Browser> | undefined;
+    const getBrowser = (): Promise<Browser> => (launching ??= chromium.launch(launchOptions));
     try {
-      const results = await Promise.allSettled(wanted.map((name) => ensureSession(name, { ...roleOptions(name)!, browser, manager, contextOptions })));
+      const results = await Promise.allSettled(wanted.map((name) => ensureSessionWith(name, { ...roleOptions(name)!, manager, contextOptions }, getBrowser)));
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
       if (failed.length === 1) throw failed[0];
       if (failed.length > 1) throw new RaptorError('LOGIN_FAILED', `ensureSessions(): ${failed.length} roles failed:\n- ${failed.map((e) => e.message).join('\n- ')}`, { cause: failed[0] });
     } finally {
-      await browser.close();
+      // Closed while the workers start, not before: its state is saved and the runner lives on
+      // until the run ends, so nothing of it outlives the run. A close that fails changes nothing.
+      void launching?.then((browser) => browser.close()).catch(() => undefined);
     }
   } finally {
     await manager.close();

@@ -46,8 +46,12 @@ export async function ensureSession(name: string, options: EnsureSessionOptions)
  * written. `export default ensureSessions();` in the file `globalSetup` names, after importing
  * the roles. See `global-setup.ts`.
  */
-export function ensureSessions(names?: string[], options: SessionsSetupOptions = {}): (config: FullConfig) => Promise<void> {
-  return async (config) => (await import('./global-setup.js')).setUpSessions(config, names, options);
+export function ensureSessions(options?: SessionsSetupOptions): (config: FullConfig) => Promise<void>;
+export function ensureSessions(names?: string[], options?: SessionsSetupOptions): (config: FullConfig) => Promise<void>;
+export function ensureSessions(namesOrOptions?: string[] | SessionsSetupOptions, options: SessionsSetupOptions = {}): (config: FullConfig) => Promise<void> {
+  const names = Array.isArray(namesOrOptions) ? namesOrOptions : undefined;
+  const setup = namesOrOptions && !Array.isArray(namesOrOptions) ? namesOrOptions : options;
+  return async (config) => (await import('./global-setup.js')).setUpSessions(config, names, setup);
 }
 
 /**

@@ -57,7 +57,7 @@ export async function openWorkerSessions(browser: Browser, sessionsDir: string |
   const cache = new Map<string, Promise<Resolved>>();
   let inPlace: Promise<boolean> | undefined; // asked on first need
   const work = (role: string, options: RoleOptions, contextOptions: BrowserContextOptions) =>
-    roleWork(role, { ...options, browser, manager, contextOptions }, manager, async () => browser);
+    roleWork(role, { ...options, manager, contextOptions }, manager, async () => browser);
 
   const resolve = async (role: string, contextOptions: BrowserContextOptions, deferCheck: boolean): Promise<Resolved> => {
     const options = roleOptions(role);
