@@ -45,6 +45,27 @@ describe('encryption at rest', () => {
     expect(record.sessionStorage).toEqual({ 'https://app.test': { tab: SECRET } });
   });
 
+  it('seals the identity with the state: a proxy password, HTTP credentials and header values never reach the file', async () => {
+    const identity = {
+      userAgent: 'RaptorTest/1.0',
+      locale: 'de-DE',
+      extraHTTPHeaders: { Authorization: `Bearer hdr-${SECRET}` },
+      httpCredentials: { username: 'basic', password: `basic-${SECRET}` },
+      proxy: { server: 'http://proxy.test:3128', username: 'p', password: `proxy-${SECRET}` },
+    };
+    const manager = await open();
+    await manager.save('acme', { storageState: state }, { identity });
+    // A later save that says nothing about the identity keeps it.
+    await manager.save('acme', { storageState: state });
+    await manager.close();
+    const text = await readFile(join(tmp.path, 'sessions', 'acme.json'), 'utf8');
+    expect(text).not.toContain(SECRET);
+    expect(text).not.toContain('RaptorTest'); // the whole identity is sealed, not only its passwords
+    const again = await open();
+    expect((await again.get('acme')).identity).toEqual(identity);
+    await again.close();
+  });
+
   it('lists without the key, and says clearly that the key is missing or wrong', async () => {
     const manager = await open();
     await manager.save('acme', { storageState: state });

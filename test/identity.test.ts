@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isRaptorError } from '../src/core/errors.js';
 import { IDENTITY_FIELDS, acceptLanguage, attachOnly, chromiumLaunchFor, parseHeader, parseIdentity, parseProxyUrl, parseViewport } from '../src/core/identity.js';
 import { maskIdentity, maskLogFields, maskRecord } from '../src/core/mask.js';
+import { STATE_MARKER, newRecord, parseRecordText, serializeRecord } from '../src/core/record.js';
 
 const full = {
   userAgent: 'RaptorTest/1.0',
@@ -92,5 +93,15 @@ describe('identity: what a session looks like to the server', () => {
     }
     expect(maskIdentity(full).userAgent).toBe('RaptorTest/1.0');
     expect(Object.keys(maskIdentity(full).extraHTTPHeaders!)).toEqual(['Authorization']);
+  });
+
+  it('is kept in the session file after the state, where list() never reads, and read back as it was', () => {
+    const record = { ...newRecord('idn', { cookies: [], origins: [] }, {}), identity: parseIdentity(full) };
+    const text = serializeRecord(record);
+    expect(text.indexOf('"identity"')).toBeGreaterThan(text.indexOf(STATE_MARKER));
+    expect(parseRecordText(text, 'idn.json').identity).toEqual(full);
+    // A file whose identity is not one is invalid, with the field named.
+    const bad = text.replace('"RaptorTest/1.0"', '42');
+    expect(() => parseRecordText(bad, 'idn.json')).toThrow(/identity\.userAgent/);
   });
 });

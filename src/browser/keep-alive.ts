@@ -19,6 +19,7 @@ import { readJsonObjectSync } from '../fs/json-file.js';
 import { isAlive } from '../fs/file-lock.js';
 import { probeCdp } from './connect.js';
 import { chromiumArgs } from './find.js';
+import { chromiumLaunchFor, type Identity } from '../core/identity.js';
 
 export const KEEP_ALIVE_FILE = 'raptor-browser.json';
 
@@ -47,6 +48,8 @@ export interface KeepAliveOptions {
   timeoutMs?: number;
   /** Recorded in `raptor-browser.json`: the store the session lives in. */
   store?: string;
+  /** The session's identity: what Chromium takes at launch (flags, environment; `chromiumLaunchFor`). */
+  identity?: Identity;
 }
 
 /** Starts a detached Chromium and waits until its CDP endpoint answers. */
@@ -55,6 +58,7 @@ export async function launchKeepAlive(options: KeepAliveOptions): Promise<KeptAl
   const timeoutMs = options.timeoutMs ?? 20_000;
   // `profiles/` and `profiles/<name>` must be real directories: a link there would hand the browser (and its cookies) a foreign dir.
   ownDirs(dirname(dirname(profileDir)), [basename(dirname(profileDir)), basename(profileDir)]);
+  const identityLaunch = chromiumLaunchFor(options.identity);
   const portFile = join(profileDir, 'DevToolsActivePort');
   await rm(portFile, { force: true }); // a previous browser's port must not be mistaken for this one's
   const args = [
@@ -63,10 +67,11 @@ export async function launchKeepAlive(options: KeepAliveOptions): Promise<KeptAl
     `--user-data-dir=${profileDir}`,
     '--remote-debugging-port=0',
     '--remote-debugging-address=127.0.0.1',
+    ...identityLaunch.args,
     ...(options.args ?? []),
     ...(options.urls ?? ['about:blank']),
   ];
-  const child = spawn(executablePath, args, { detached: true, stdio: 'ignore' });
+  const child = spawn(executablePath, args, { detached: true, stdio: 'ignore', env: { ...process.env, ...identityLaunch.env } });
   let exited: string | undefined;
   let spawnError: Error | undefined;
   child.once('exit', (code, signal) => (exited = signal ?? `code ${code}`));

@@ -9,6 +9,7 @@ import { describeJsonError } from './json-error.js';
 import { RaptorError, type Issue } from './errors.js';
 import { MAX_NAME_LENGTH, fileNameFor } from './names.js';
 import { sanitizeJson, type Json } from './sanitize.js';
+import { IdentitySchema } from './identity.js';
 
 export const SCHEMA_VERSION = 1;
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -92,6 +93,12 @@ export type Envelope = z.infer<typeof EnvelopeSchema>;
 export const SessionRecordSchema = SummaryFieldsSchema.extend({
   storageState: StorageStateSchema,
   sessionStorage: SessionStorageSchema.optional(),
+  /**
+   * The browser identity the login is bound to (`core/identity.ts`): applied on every restore.
+   * Part of the state: after it in a file, sealed with it when encryption is on (a proxy password
+   * is a credential). Optional, so files of earlier versions of format v1 read as they are.
+   */
+  identity: IdentitySchema.optional(),
   /** Set when the state is encrypted; `storageState` is then empty in memory until decrypted. */
   encrypted: EnvelopeSchema.optional(),
 });
@@ -320,7 +327,7 @@ const HEAD_KEYS = [
   'metadata',
   'revision',
 ] as const;
-const TAIL_KEYS = ['storageState', 'sessionStorage', 'encrypted'] as const;
+const TAIL_KEYS = ['storageState', 'sessionStorage', 'identity', 'encrypted'] as const;
 
 /** Where the browser state starts in a file written by `serializeRecord`: a top-level key at 2-space indent. */
 export const STATE_MARKER = '\n  "storageState": ';

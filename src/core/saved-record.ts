@@ -6,6 +6,7 @@ import { parseDuration } from './duration.js';
 import { RaptorError } from './errors.js';
 import { newRecord, type BrowserType, type SessionRecord, type SessionStorageMap, type StorageState } from './record.js';
 import type { Json } from './sanitize.js';
+import type { Identity } from './identity.js';
 
 /** The fields a save may change besides the state. */
 export interface SaveFields {
@@ -16,6 +17,8 @@ export interface SaveFields {
   /** Expire at this time. `null` removes the expiry. Wins over `ttl`. */
   expiresAt?: string | Date | null;
   browserType?: BrowserType;
+  /** The browser identity the login is bound to (`core/identity.ts`). Omit to keep the current one; `null` removes it. */
+  identity?: Identity | null;
 }
 
 export interface CapturedState {
@@ -39,6 +42,8 @@ export function savedRecord(name: string, existing: SessionRecord | undefined, c
   };
   if (Object.keys(captured.sessionStorage).length > 0) record.sessionStorage = captured.sessionStorage;
   else delete record.sessionStorage;
+  if (fields.identity === null) delete record.identity;
+  else if (fields.identity !== undefined) record.identity = fields.identity;
   if (captured.cdp) {
     record.cdpUrl = captured.cdp.cdpUrl;
     record.browserId = captured.cdp.browserId;

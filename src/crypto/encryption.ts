@@ -1,6 +1,6 @@
 /**
  * Encryption at rest: the browser state of a session (cookies, storage, IndexedDB,
- * sessionStorage) sealed with AES-256-GCM. Names, tags, expiry and metadata stay readable, so
+ * sessionStorage, and its identity: a proxy password is a credential) sealed with AES-256-GCM. Names, tags, expiry and metadata stay readable, so
  * `raptor list` works without the key; reading a session's state needs it.
  *
  * Keys: `RAPTOR_KEY` (32 bytes as 64 hex digits or base64), else `$RAPTOR_HOME/key` (mode 0600,
@@ -12,10 +12,12 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { RaptorError } from '../core/errors.js';
 import type { Envelope, SessionStorageMap, StorageState } from '../core/record.js';
+import type { Identity } from '../core/identity.js';
 
 export interface SealedState {
   storageState: StorageState;
   sessionStorage?: SessionStorageMap;
+  identity?: Identity;
 }
 
 export interface Key {

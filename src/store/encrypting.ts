@@ -44,8 +44,9 @@ export function sealRecord(record: SessionRecord, storedKid: string | undefined,
 
 /** `record` (opened) with its state sealed with `key`. The key policy chooses `key`; only `rekey` passes another. */
 export function sealWith(record: SessionRecord, key: Key): SessionRecord {
-  const { encrypted: _previous, sessionStorage, ...rest } = record;
-  return { ...rest, storageState: EMPTY_STATE, encrypted: seal({ storageState: record.storageState, ...(sessionStorage ? { sessionStorage } : {}) }, key) };
+  const { encrypted: _previous, sessionStorage, identity, ...rest } = record;
+  const sealed = { storageState: record.storageState, ...(sessionStorage ? { sessionStorage } : {}), ...(identity ? { identity } : {}) };
+  return { ...rest, storageState: EMPTY_STATE, encrypted: seal(sealed, key) };
 }
 
 /** `record` (opened) stored in the clear. */
@@ -59,7 +60,12 @@ export function openRecord(record: SessionRecord, options: EncryptionOptions): S
   if (!record.encrypted) return record;
   const { encrypted, ...rest } = record;
   const state = open(encrypted, policyOf(options).opener(encrypted.kid, record.name), record.name);
-  return parseRecordValue({ ...rest, storageState: state.storageState, ...(state.sessionStorage ? { sessionStorage: state.sessionStorage } : {}) });
+  return parseRecordValue({
+    ...rest,
+    storageState: state.storageState,
+    ...(state.sessionStorage ? { sessionStorage: state.sessionStorage } : {}),
+    ...(state.identity ? { identity: state.identity } : {}),
+  });
 }
 
 /**

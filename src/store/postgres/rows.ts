@@ -1,6 +1,6 @@
 /**
- * How a record is a row: the summary fields as `head` JSON, the browser state (plain or sealed) as
- * `state` JSON, and the columns the store's queries filter and sort by. And back: a row is
+ * How a record is a row: the summary fields as `head` JSON, the browser state and identity (plain
+ * or sealed) as `state` JSON, and the columns the store's queries filter and sort by. And back: a row is
  * validated like a file read, and must hold the session it is keyed by.
  */
 import type { QueryResultRow } from 'pg';
@@ -17,9 +17,14 @@ export interface Row extends QueryResultRow {
 /** `$1..$12` of the insert, update and release statements. `TOO_LARGE` past the file size limit. */
 export function rowColumns(record: SessionRecord): unknown[] {
   // An encrypted state (`encrypted`, see store/encrypting.ts) is state too: it stays out of `head`.
-  const { storageState, sessionStorage, encrypted, ...rest } = record;
+  const { storageState, sessionStorage, identity, encrypted, ...rest } = record;
   const head = JSON.stringify(rest);
-  const state = JSON.stringify({ storageState, ...(sessionStorage === undefined ? {} : { sessionStorage }), ...(encrypted === undefined ? {} : { encrypted }) });
+  const state = JSON.stringify({
+    storageState,
+    ...(sessionStorage === undefined ? {} : { sessionStorage }),
+    ...(identity === undefined ? {} : { identity }),
+    ...(encrypted === undefined ? {} : { encrypted }),
+  });
   const bytes = Buffer.byteLength(head) + Buffer.byteLength(state);
   if (bytes > MAX_FILE_BYTES) {
     throw new RaptorError('TOO_LARGE', `Session \`${record.name}\` would be ${(bytes / 1048576).toFixed(1)} MiB; the limit is 64 MiB. Drop large IndexedDB stores or metadata before saving.`);
