@@ -67,6 +67,14 @@ export function runStoreContract(backend: string, context: ContractContext): voi
       for (const name of names) expect(listed.has(name)).toBe(true);
     });
 
+    it('keeps a session’s identity, and leaves it out of summaries', async () => {
+      const name = unique('idn');
+      const identity = { userAgent: 'RaptorTest/1.0', viewport: { width: 1280, height: 720 }, extraHTTPHeaders: { 'X-Team': 'blue' } };
+      await store.put(record(name, { identity }));
+      expect((await store.get(name))!.identity).toEqual(identity);
+      for await (const summary of store.list({ prefix: name })) expect(summary).not.toHaveProperty('identity');
+    });
+
     it('increments the revision on every write', async () => {
       const name = unique('rev');
       await store.put(record(name));
@@ -252,6 +260,16 @@ export function runStoreContract(backend: string, context: ContractContext): voi
         await again!.release({ outcome: 'success' });
         expect((await store.get(name!))!.storageState.cookies[0]?.value).toBe('rotated'); // no state given: kept
         await expect(lease.release({ outcome: 'success' })).rejects.toMatchObject({ code: 'LOCKED' }); // already released
+      });
+
+      it('hands the session out with its identity and keeps the identity through a release', async () => {
+        const tag = unique('pool');
+        const identity = { userAgent: 'FleetWorker/1.0', locale: 'de-DE', timezoneId: 'Europe/Berlin', proxy: { server: 'http://127.0.0.1:3128', username: 'u', password: 'proxy-pw' } };
+        const [name] = await pool(tag, 1, { identity });
+        const lease = (await acquire(store, { tag, leaseMs: 60_000, owner: owner(1) }))!;
+        expect(lease.session.identity).toEqual(identity); // a worker's context can match the session
+        await lease.release({ outcome: 'success', storageState: state('rotated') });
+        expect((await store.get(name!))!.identity).toEqual(identity);
       });
 
       it('counts a release on top of a save that happened during the lease', async () => {
