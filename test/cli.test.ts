@@ -279,6 +279,17 @@ describe('import and export', () => {
     expect((await raptor('export', 'acme-admin', '--out', out, '--format', 'playwright', '--force')).code).toBe(0);
     expect(JSON.parse(await readFile(out, 'utf8'))).toEqual(playwrightState);
     expect((await stat(out)).mode & 0o777).toBe(0o600);
+
+    // A directory or a missing directory is a usage error that says so, with or without --force; nothing is left behind.
+    for (const force of [[], ['--force']]) {
+      const intoDir = await raptor('export', 'acme-admin', '--out', home.path, ...force);
+      expect(intoDir.code, intoDir.stderr).toBe(2);
+      expect(intoDir.stderr).toMatch(/is a directory/);
+      const nowhere = await raptor('export', '--all', '--out', join(home.path, 'missing', 'all.ndjson'), ...force);
+      expect(nowhere.code, nowhere.stderr).toBe(2);
+      expect(nowhere.stderr).toMatch(/does not exist/);
+    }
+    expect((await readdir(home.path)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 
   it('refuses to replace an existing session without --force (exit 1)', async () => {

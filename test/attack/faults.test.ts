@@ -90,6 +90,8 @@ describe('a full disk (2 MiB tmpfs as RAPTOR_HOME)', { timeout: SPAWNING_TIMEOUT
   let stateFile: string;
   let bigStateFile: string;
   let bundleFile: string;
+  let oldExport: string;
+  let exportHome: string;
   let filler: string | undefined;
   const before = new Map<string, Buffer>();
   const cli = (args: string[], at = home) => runCliInProcess(['--json', ...args], { RAPTOR_HOME: at });
@@ -115,6 +117,15 @@ describe('a full disk (2 MiB tmpfs as RAPTOR_HOME)', { timeout: SPAWNING_TIMEOUT
     // A second home with encryption on, for `rekey`.
     expect((await cli(['config', 'set', 'encryption', 'on'], sealedHome)).code).toBe(0);
     expect((await cli(['save', 'sealed', '--from', stateFile], sealedHome)).code).toBe(0);
+    // An earlier export on the same disk: a failed export over it (--force) must leave it whole.
+    // A home to export from, with a session too big for the page an earlier, small export holds.
+    exportHome = join(mnt, 'exporting');
+    expect((await cli(['save', 'small', '--from', stateFile], exportHome)).code).toBe(0);
+    expect((await cli(['save', 'wide', '--from', bigStateFile], exportHome)).code).toBe(0);
+    oldExport = join(mnt, 'exports', 'old.json');
+    await mkdir(join(mnt, 'exports'));
+    expect((await cli(['export', 'small', '--out', oldExport], exportHome)).code).toBe(0);
+    before.set(oldExport, readFileSync(oldExport));
     for (const dir of [join(home, 'sessions'), join(sealedHome, 'sessions')]) {
       for (const name of readdirSync(dir)) before.set(join(dir, name), readFileSync(join(dir, name)));
     }
@@ -141,6 +152,12 @@ describe('a full disk (2 MiB tmpfs as RAPTOR_HOME)', { timeout: SPAWNING_TIMEOUT
     expectFault(await cli(['config', 'set', 'headless', 'false']), 'DISK_FULL', wayOut);
     expectFault(await cli(['config', 'set', 'encryption', 'on']), 'DISK_FULL', wayOut);
     expectFault(await cli(['rekey'], sealedHome), 'DISK_FULL', wayOut);
+    // Exports: no truncated file where there was none, and the earlier export untouched.
+    expectFault(await cli(['export', '--all', '--out', oldExport, '--force'], exportHome), 'DISK_FULL', wayOut);
+    expectFault(await cli(['export', 'wide', '--out', oldExport, '--force'], exportHome), 'DISK_FULL', wayOut);
+    expectFault(await cli(['export', '--all', '--out', join(mnt, 'exports', 'new.ndjson')], exportHome), 'DISK_FULL', wayOut);
+    expectFault(await cli(['export', 'wide', '--format', 'playwright', '--out', join(mnt, 'exports', 'new.json')], exportHome), 'DISK_FULL', wayOut);
+    expect(readdirSync(join(mnt, 'exports'))).toEqual(['old.json']);
     expectNothingLostOrLeft();
     // Reading still works on a full disk.
     const listed = await cli(['list']);

@@ -1,12 +1,12 @@
 /**
  * `raptor export <name>`: the whole raptor record, or exactly the Playwright storage state
  * (`newContext({ storageState })` takes it as is). `raptor export --all`: every session, one
- * record per line (NDJSON), for `raptor import` into another store. Files are written 0600:
- * they hold credentials.
+ * record per line (NDJSON), for `raptor import` into another store. Files are written 0600
+ * (they hold credentials) and whole or not at all (`fs/whole-file.ts`): a full disk never leaves
+ * a truncated export that looks like a backup.
  */
-import { chmod, open, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { errnoCode } from '../../core/errors.js';
+import { writeWholeFile } from '../../fs/whole-file.js';
 import { serializeRecord, type SessionRecord } from '../../core/record.js';
 import { recordLine } from '../../maintenance/transfer.js';
 import type { Run } from '../command.js';
@@ -54,19 +54,14 @@ export async function exportAll(cli: CliContext, name: string | undefined, flags
       for await (const record of manager.exportRecords()) records.push(record);
       return { data: records, text: () => records.map(recordLine).join('').trimEnd(), reveals: true };
     }
-    const handle = await openExclusive(flags.out, flags.force === true);
     let count = 0;
-    let bytes = 0;
-    try {
+    async function* lines(): AsyncIterable<string> {
       for await (const record of manager.exportRecords()) {
-        const line = recordLine(record);
-        await handle.write(line);
         count++;
-        bytes += Buffer.byteLength(line);
+        yield recordLine(record);
       }
-    } finally {
-      await handle.close();
     }
+    const bytes = await writeWholeFile(flags.out, lines(), { overwrite: flags.force === true });
     const exported = { count, format: 'ndjson', file: flags.out, bytes, from: manager.location };
     return { data: { exported }, text: () => `Exported ${count} session(s) from ${manager.location} to ${flags.out}.` };
   });
@@ -83,28 +78,7 @@ export async function exportSession(cli: CliContext, name: string | undefined, f
     const document: unknown = JSON.parse(text);
     return { data: document, text: () => text.trimEnd(), reveals: true };
   }
-  await writeExclusive(flags.out, text, flags.force === true);
+  await writeWholeFile(flags.out, [text], { overwrite: flags.force === true });
   const exported = { name, format: flags.format, file: flags.out, bytes: Buffer.byteLength(text) };
   return { data: { exported }, text: () => `Exported ${quote(name)} (${flags.format} format) to ${flags.out}.` };
-}
-
-async function openExclusive(path: string, force: boolean) {
-  try {
-    const handle = await open(path, force ? 'w' : 'wx', 0o600);
-    await handle.chmod(0o600); // an overwritten file keeps its old mode otherwise
-    return handle;
-  } catch (error) {
-    if (errnoCode(error) === 'EEXIST') throw usage(`\`${path}\` exists. Pass \`--force\` to overwrite it.`);
-    throw error;
-  }
-}
-
-async function writeExclusive(path: string, text: string, force: boolean): Promise<void> {
-  try {
-    await writeFile(path, text, { mode: 0o600, flag: force ? 'w' : 'wx' });
-  } catch (error) {
-    if (errnoCode(error) === 'EEXIST') throw usage(`\`${path}\` exists. Pass \`--force\` to overwrite it.`);
-    throw error;
-  }
-  await chmod(path, 0o600); // `mode` applies only when the file is created; an overwritten one keeps its old mode
 }
