@@ -18,6 +18,7 @@ import { acquireLock } from '../../src/fs/file-lock.js';
 import { BIN, runCli, runCommand, type CliResult } from '../helpers/cli.js';
 import { runCliInProcess } from '../helpers/cli-in-process.js';
 import { createTempDir } from '../helpers/temp-dir.js';
+import { SessionManager } from '../../src/manager.js';
 
 const cookie = (name: string, value: string) => ({ name, value, domain: 'app.test', path: '/', expires: -1, httpOnly: true, secure: true, sameSite: 'Lax' as const });
 const stateWith = (bytes: number) => ({ cookies: [cookie('sid', 'x'.repeat(bytes))], origins: [] });
@@ -292,6 +293,18 @@ describe('a read-only file system (tmpfs remounted ro)', { timeout: SPAWNING_TIM
     expect(listed.json<{ sessions: { name: string }[] }>().sessions.map((s) => s.name)).toEqual(['alpha']);
     const shown = await cli(['show', 'alpha']);
     expect(shown.code, shown.stderr).toBe(0);
+  });
+
+  it('the library opens a read-only home (its startup cleanup cannot write, and says so in the log) and reads from it', async () => {
+    const manager = await SessionManager.open({ env: { ...process.env, RAPTOR_HOME: home } });
+    try {
+      const names: string[] = [];
+      for await (const summary of manager.list()) names.push(summary.name);
+      expect(names).toEqual(['alpha']);
+      expect((await manager.get('alpha')).storageState.cookies).toHaveLength(1);
+    } finally {
+      await manager.close();
+    }
   });
 
   it('doctor says it cannot write to the sessions directory, and exits non-zero', async () => {
