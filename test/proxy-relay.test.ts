@@ -7,14 +7,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import { launchKeepAlive, processStartTicks, stopKeepAlive, type KeptAliveBrowser } from '../src/browser/keep-alive.js';
-import { PROXY_RELAY_FILE, PROXY_RELAY_LOG, isOwnRelayRunning, readProxyRelay, stopProxyRelay, type ProxyRelayRecord } from '../src/browser/proxy-relay.js';
+import { PROXY_RELAY_FILE, PROXY_RELAY_LOG, isOwnRelayRunning, readProxyRelay, startProxyRelay, stopProxyRelay, type ProxyRelayRecord } from '../src/browser/proxy-relay.js';
 import { isAlive } from '../src/fs/file-lock.js';
 import { createRelayServer } from '../src/browser/proxy-relay-server.js';
 import { loopbackPeerUid } from '../src/browser/loopback-peer.js';
@@ -264,6 +264,31 @@ describe('the proxy relay lives and dies with its browser', () => {
       expect(result.orphanBrowsers).toBe(1);
       expect(isAlive(relay.pid)).toBe(false);
       expect(isAlive(kept.pid)).toBe(false);
+    } finally {
+      await env.dispose();
+    }
+  });
+
+  it('is stopped by leftovers cleanup when its browser is already gone and the relay has not noticed', async () => {
+    const env = await createRaptorEnv({ autoCleanup: false });
+    // A relay that outlives its browser (here: one that serves a process which is not a browser),
+    // next to a browser record whose browser is dead: a stale profile, which cleanup removes.
+    const servedStranger = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    strays.push(servedStranger);
+    try {
+      const profileDir = join(env.manager.paths.profilesDir, 'stale');
+      await mkdir(profileDir, { recursive: true });
+      const relay = await startProxyRelay({ profileDir, proxy: { server: proxy.url, username: USER, password: PASSWORD } });
+      await relay.serve(servedStranger.pid!, processStartTicks(servedStranger.pid!));
+      const dead = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+      await new Promise((resolve) => dead.once('exit', resolve));
+      const record: KeptAliveBrowser = { pid: dead.pid!, cdpUrl: 'http://127.0.0.1:9', browserId: 'x', profileDir, executablePath: testBrowser(), startedAt: new Date().toISOString(), store: env.manager.location };
+      await writeFile(join(profileDir, 'raptor-browser.json'), JSON.stringify(record));
+
+      const result = await env.manager.cleanup();
+      expect(result.staleProfiles).toBe(1);
+      expect(await exitsWithin(relay.pid, 5000)).toBe(true);
+      expect(existsSync(profileDir)).toBe(false);
     } finally {
       await env.dispose();
     }
