@@ -20,6 +20,10 @@ import { isAlive } from '../fs/file-lock.js';
 import { probeCdp } from './connect.js';
 import { chromiumArgs } from './find.js';
 import { chromiumLaunchFor, type Identity } from '../core/identity.js';
+import { bootTimeMs, processStartTicks } from './process-start.js';
+import { needsProxyRelay, startProxyRelay, stopProxyRelay, type StartedRelay } from './proxy-relay.js';
+
+export { processStartTicks } from './process-start.js';
 
 export const KEEP_ALIVE_FILE = 'raptor-browser.json';
 
@@ -54,11 +58,33 @@ export interface KeepAliveOptions {
 
 /** Starts a detached Chromium and waits until its CDP endpoint answers. */
 export async function launchKeepAlive(options: KeepAliveOptions): Promise<KeptAliveBrowser> {
-  const { profileDir, executablePath } = options;
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const { profileDir } = options;
   // `profiles/` and `profiles/<name>` must be real directories: a link there would hand the browser (and its cookies) a foreign dir.
   ownDirs(dirname(dirname(profileDir)), [basename(dirname(profileDir)), basename(profileDir)]);
-  const identityLaunch = chromiumLaunchFor(options.identity);
+  const proxy = options.identity?.proxy;
+  let relay: StartedRelay | undefined;
+  if (needsProxyRelay(proxy)) {
+    // Credentials Chromium cannot answer a 407 with: it goes through raptor's relay, which adds them.
+    // A browser of this profile that still runs keeps its relay: replacing it would cut that browser off.
+    if (await runningKeepAlive(profileDir)) {
+      throw new RaptorError('BROWSER_FAILED', `A kept-alive browser already runs with the profile \`${profileDir}\`: run \`raptor stop\` first, or reattach to it.`);
+    }
+    relay = await startProxyRelay({ profileDir, proxy, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
+  }
+  try {
+    const kept = await launchChromium(options, relay);
+    await relay?.serve(kept.pid, kept.pidStartTicks);
+    return kept;
+  } catch (error) {
+    await relay?.abandon();
+    throw error;
+  }
+}
+
+async function launchChromium(options: KeepAliveOptions, relay: StartedRelay | undefined): Promise<KeptAliveBrowser> {
+  const { profileDir, executablePath } = options;
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const identityLaunch = chromiumLaunchFor(options.identity, relay ? { proxyServer: relay.server } : {});
   const portFile = join(profileDir, 'DevToolsActivePort');
   await rm(portFile, { force: true }); // a previous browser's port must not be mistaken for this one's
   const args = [
@@ -175,36 +201,19 @@ export function isOwnBrowserRunning(info: KeptAliveBrowser): boolean {
 
 const START_SLACK_MS = 60_000;
 
-/** When process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat); undefined without /proc. */
-export function processStartTicks(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The fields after `(comm)`, which may itself hold spaces, start at field 3.
-    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    return Number.isFinite(ticks) ? ticks : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Boot time in ms since the epoch; ticks are Linux's fixed USER_HZ of 100 per second. */
-function bootTimeMs(): number {
-  return Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]) * 1000;
-}
-
-/** Stops the kept-alive browser of `profileDir`. Returns false when none of ours was running. */
+/** Stops the kept-alive browser of `profileDir` and its proxy relay. Returns false when no browser of ours was running. */
 export async function stopKeepAlive(profileDir: string, timeoutMs = 5000): Promise<boolean> {
   const info = await runningKeepAlive(profileDir);
-  if (!info) {
-    await rm(join(profileDir, KEEP_ALIVE_FILE), { force: true });
-    return false;
+  if (info) {
+    killGroup(info.pid, 'SIGTERM');
+    const grace = deadline(timeoutMs);
+    while (isAlive(info.pid) && !grace.expired()) await sleep(50);
+    if (isAlive(info.pid)) killGroup(info.pid, 'SIGKILL');
   }
-  killGroup(info.pid, 'SIGTERM');
-  const grace = deadline(timeoutMs);
-  while (isAlive(info.pid) && !grace.expired()) await sleep(50);
-  if (isAlive(info.pid)) killGroup(info.pid, 'SIGKILL');
   await rm(join(profileDir, KEEP_ALIVE_FILE), { force: true });
-  return true;
+  // After the browser: its proxy relay (which would exit within a second by itself, but a stop is a stop).
+  await stopProxyRelay(profileDir, timeoutMs);
+  return info !== undefined;
 }
 
 /**

@@ -49,10 +49,12 @@ export const ATTACH_ONLY_FIELDS = ['colorScheme', 'geolocation', 'permissions', 
 
 /**
  * What Chromium takes at launch for a kept-alive browser: flags and environment. The proxy's
- * credentials are not among them (Chromium has no flag for them): an attach answers the proxy's
- * challenge (see `attachOnly`). Loopback is proxied too, as Playwright does (`<-loopback>`).
+ * credentials are not among them (Chromium has no flag for them): a kept-alive browser goes
+ * through raptor's local proxy relay, which adds them (`browser/proxy-relay.ts`), and
+ * `proxyServer` then names the relay instead of the session's proxy. Loopback is proxied too,
+ * as Playwright does (`<-loopback>`).
  */
-export function chromiumLaunchFor(identity: Identity | undefined): { args: string[]; env: Record<string, string> } {
+export function chromiumLaunchFor(identity: Identity | undefined, overrides: { proxyServer?: string } = {}): { args: string[]; env: Record<string, string> } {
   const args: string[] = [];
   const env: Record<string, string> = {};
   if (!identity) return { args, env };
@@ -65,7 +67,7 @@ export function chromiumLaunchFor(identity: Identity | undefined): { args: strin
   if (identity.viewport) args.push(`--window-size=${identity.viewport.width},${identity.viewport.height}`);
   if (identity.deviceScaleFactor) args.push(`--force-device-scale-factor=${identity.deviceScaleFactor}`);
   if (identity.proxy) {
-    args.push(`--proxy-server=${identity.proxy.server}`);
+    args.push(`--proxy-server=${overrides.proxyServer ?? identity.proxy.server}`);
     args.push(`--proxy-bypass-list=${['<-loopback>', ...(identity.proxy.bypass ? [identity.proxy.bypass] : [])].join(',')}`);
   }
   return { args, env };

@@ -2,7 +2,7 @@
  * What crashes leave behind outside the sessions directory, cleaned by `raptor clean` and the
  * startup cleanup:
  * - kept-alive browsers whose session was deleted or expired (stopped: only raptor's own, proven
- *   by pid + profile dir), and their profile dirs;
+ *   by pid + profile dir), their proxy relays, and their profile dirs;
  * - profile dirs of sessions that no longer exist, with no browser running;
  * - crawl journals of completed crawls, and of crawls whose session is gone, after `crawlRetention`.
  *
@@ -14,6 +14,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isOwnBrowserRunning, readKeepAlive, stopKeepAlive } from '../browser/keep-alive.js';
+import { stopProxyRelay } from '../browser/proxy-relay.js';
 import { CRAWL_FILES, HOME_DIRS } from '../env/paths.js';
 import { readJsonObject } from '../fs/json-file.js';
 import { entryAt, ownSubdir, removeOwnTree } from '../fs/territory.js';
@@ -75,6 +76,8 @@ export async function cleanupLeftovers(options: LeftoverOptions): Promise<Leftov
       options.logger.info({ profile: stem, pid: kept.pid }, options.dryRun ? 'would stop an orphaned kept-alive browser' : 'stopped an orphaned kept-alive browser');
     } else {
       result.staleProfiles++;
+      // Its proxy relay exits by itself within a second of the browser; one that has not yet must not outlive the profile.
+      if (!options.dryRun) await stopProxyRelay(profileDir);
     }
     if (!options.dryRun) await removeOwnTree(profiles.dir, stem);
   }

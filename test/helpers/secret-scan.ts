@@ -52,11 +52,20 @@ export async function filesUnder(root: string, skip: (path: string) => boolean):
       const path = join(dir, entry);
       const rel = relative(root, path).split('\\').join('/');
       if (skip(rel)) continue;
-      const stat = await lstat(path);
-      if (stat.isDirectory()) await walk(path);
-      else if (stat.isFile()) found.push({ what: `file ${rel}`, text: await readFile(path, 'utf8') });
+      // A running browser's profile changes under the scan: a file gone between readdir and read held nothing to find.
+      const stat = await lstat(path).catch(ifGone);
+      if (stat?.isDirectory()) await walk(path);
+      else if (stat?.isFile()) {
+        const text = await readFile(path, 'utf8').catch(ifGone);
+        if (text !== undefined) found.push({ what: `file ${rel}`, text });
+      }
     }
   };
   await walk(root);
   return found;
+}
+
+function ifGone(error: NodeJS.ErrnoException): undefined {
+  if (error.code === 'ENOENT') return undefined;
+  throw error;
 }
