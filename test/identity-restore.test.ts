@@ -1,0 +1,209 @@
+/**
+ * A session saved with an identity comes back with it on every restore path (the manager, real
+ * Chromium): against the identity app (fixtures/identity-app), which logs a session out when the
+ * user agent, Accept-Language, timezone or proxy differ from the login's, through real forward
+ * proxies (fixtures/proxy). Every path has a control that drops one field and must be logged out.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BrowserContext } from 'playwright-core';
+import { startIdentityApp, IDENTITY_PASSWORD, type IdentityApp } from '../fixtures/identity-app/server.js';
+import { startForwardProxy, type ForwardProxy } from '../fixtures/proxy/forward-proxy.js';
+import { serve, type Served } from '../fixtures/http/serve.js';
+import { readKeepAlive } from '../src/browser/keep-alive.js';
+import { isRaptorError } from '../src/core/errors.js';
+import type { Identity } from '../src/core/identity.js';
+import type { RestoredSession } from '../src/browser/restore.js';
+import { profileDirFor } from '../src/env/paths.js';
+import { createRaptorEnv, testBrowser } from './helpers/env.js';
+
+let app: IdentityApp;
+let open: ForwardProxy; // no password: a kept-alive browser can use it
+let authed: ForwardProxy; // Basic auth: only an owned browser can answer its challenge (for now)
+let env: Awaited<ReturnType<typeof createRaptorEnv>>;
+const opened: RestoredSession[] = [];
+
+beforeAll(async () => {
+  app = await startIdentityApp();
+  open = await startForwardProxy({ id: 'exit-open' });
+  authed = await startForwardProxy({ id: 'exit-auth', username: 'alice', password: 'proxy-pass-4711' });
+});
+afterAll(async () => {
+  await Promise.all([app?.close(), open?.close(), authed?.close()]);
+});
+beforeEach(async () => {
+  env = await createRaptorEnv({ autoCleanup: false });
+});
+afterEach(async () => {
+  for (const session of opened.splice(0)) await session.close().catch(() => undefined);
+  await env.dispose();
+});
+
+const base = { userAgent: 'RaptorIdentity/1.0 (restore test)', locale: 'de-DE', timezoneId: 'Europe/Berlin' };
+const keptIdentity = (): Identity => ({ ...base, proxy: { server: open.url } });
+const ownedIdentity = (): Identity => ({ ...base, proxy: { server: authed.url, username: 'alice', password: 'proxy-pass-4711' } });
+const launchOptions = () => ({ executablePath: testBrowser() });
+const withoutUserAgent = ({ userAgent: _dropped, ...rest }: Identity): Identity => rest;
+
+function track(session: RestoredSession): RestoredSession {
+  opened.push(session);
+  return session;
+}
+
+async function logIn(context: BrowserContext): Promise<void> {
+  const page = await context.newPage();
+  await page.goto(`${app.url}/login`);
+  await page.fill('#username', 'ida');
+  await page.fill('#password', IDENTITY_PASSWORD);
+  await page.click('#submit');
+  await page.waitForURL('**/me');
+  await page.close();
+}
+
+async function whoIs(context: BrowserContext): Promise<{ user: string; reason: string }> {
+  const page = await context.newPage();
+  try {
+    await page.goto(`${app.url}/me`);
+    await page.waitForFunction(() => document.getElementById('user')?.textContent !== '…');
+    return { user: await page.locator('#user').innerText(), reason: await page.locator('#reason').innerText() };
+  } finally {
+    await page.close();
+  }
+}
+
+/** A session `name` logged in at the app in a browser with `identity` (kept-alive or owned), saved, and its browser left as `keepAlive` leaves it. */
+async function loggedInSession(name: string, identity: Identity, keepAlive: boolean): Promise<void> {
+  await env.manager.save(name, { storageState: { cookies: [], origins: [] } }, { identity });
+  const restored = await env.manager.restore(name, { keepAlive, launchOptions: launchOptions() });
+  try {
+    await logIn(restored.context);
+    await env.manager.save(name, { context: restored.context });
+  } finally {
+    await restored.close(); // disconnects from a kept-alive browser, closes an owned one
+  }
+}
+
+describe('identity on every restore path: still logged in at an app that binds the login to it', () => {
+  it('after a reattach and after a relaunch of a kept-alive browser', async () => {
+    await loggedInSession('kept', keptIdentity(), true);
+    const reattached = track(await env.manager.restore('kept', { keepAlive: true, launchOptions: launchOptions() }));
+    expect(reattached.mode).toBe('reattached');
+    expect(await whoIs(reattached.context)).toEqual({ user: 'ida', reason: '' });
+    await reattached.close();
+
+    await env.manager.stopBrowser('kept');
+    const relaunched = track(await env.manager.restore('kept', { keepAlive: true, launchOptions: launchOptions() }));
+    expect(relaunched.mode).toBe('relaunched');
+    expect(await whoIs(relaunched.context)).toEqual({ user: 'ida', reason: '' });
+    expect(app.logouts()).not.toContainEqual(expect.objectContaining({ user: 'ida', field: 'proxy' }));
+  });
+
+  it('control: a kept-alive relaunch from a record without the user agent is logged out', async () => {
+    await loggedInSession('kept-control', keptIdentity(), true);
+    await env.manager.stopBrowser('kept-control');
+    const relaunched = track(await env.manager.restore('kept-control', { keepAlive: true, identity: withoutUserAgent(keptIdentity()), launchOptions: launchOptions() }));
+    expect(await whoIs(relaunched.context)).toEqual({ user: 'anonymous', reason: 'userAgent changed' });
+  });
+
+  it('after a relaunch in an owned browser, through a proxy that wants a password', async () => {
+    await loggedInSession('owned', ownedIdentity(), false);
+    const before = authed.forwarded();
+    const relaunched = track(await env.manager.restore('owned', { launchOptions: launchOptions() }));
+    expect(relaunched.mode).toBe('relaunched');
+    expect(await whoIs(relaunched.context)).toEqual({ user: 'ida', reason: '' });
+    expect(authed.forwarded()).toBeGreaterThan(before);
+  });
+
+  it('control: an owned relaunch without the user agent is logged out', async () => {
+    await loggedInSession('owned-control', ownedIdentity(), false);
+    const relaunched = track(await env.manager.restore('owned-control', { identity: withoutUserAgent(ownedIdentity()), launchOptions: launchOptions() }));
+    expect(await whoIs(relaunched.context)).toEqual({ user: 'anonymous', reason: 'userAgent changed' });
+  });
+});
+
+describe('identity of a kept-alive browser', () => {
+  it('refuses to launch one whose proxy wants a password (it would go out without it), and leaves no browser', async () => {
+    await env.manager.save('pw', { storageState: { cookies: [], origins: [] } }, { identity: ownedIdentity() });
+    const error = await env.manager.restore('pw', { keepAlive: true, launchOptions: launchOptions() }).catch((e: unknown) => e);
+    expect(isRaptorError(error, 'BROWSER_FAILED'), String(error)).toBe(true);
+    expect((error as Error).message).toMatch(/owns/);
+    expect((error as Error).message).not.toContain('proxy-pass-4711');
+    expect(await readKeepAlive(profileDirFor(env.manager.paths.profilesDir, 'pw'))).toBeUndefined();
+  });
+
+  it('relaunches a browser launched with another identity, keeping what only that browser knew', async () => {
+    const first = track(await env.manager.launch('changed', { identity: { userAgent: 'Before/1.0' }, launchOptions: launchOptions() }));
+    const page = await first.context.newPage();
+    await page.goto(`${app.url}/login`);
+    await page.evaluate(() => localStorage.setItem('only-in-the-browser', 'kept'));
+    await first.close();
+
+    const second = track(await env.manager.restore('changed', { keepAlive: true, identity: { userAgent: 'After/2.0' }, launchOptions: launchOptions() }));
+    expect(second.mode).toBe('relaunched');
+    const check = await second.context.newPage();
+    await check.goto(`${app.url}/login`);
+    expect(await check.evaluate(() => navigator.userAgent)).toBe('After/2.0');
+    expect(await check.evaluate(() => localStorage.getItem('only-in-the-browser'))).toBe('kept');
+    expect(second.cdpUrl).not.toBe(first.cdpUrl);
+    // ...and the same identity again reattaches: nothing to relaunch for.
+    await second.close();
+    const third = track(await env.manager.restore('changed', { keepAlive: true, launchOptions: launchOptions() }));
+    expect(third.mode).toBe('reattached');
+  });
+});
+
+describe('what every attach sets again (the connection-bound part of an identity)', () => {
+  let site: Served & { url: string; seen: { header?: string; auth?: string }[] };
+
+  beforeEach(async () => {
+    const seen: { header?: string; auth?: string }[] = [];
+    const served = await serve(async (req, res) => {
+      seen.push({ ...(req.headers['x-team'] ? { header: String(req.headers['x-team']) } : {}), ...(req.headers.authorization ? { auth: req.headers.authorization } : {}) });
+      if (req.url === '/basic' && req.headers.authorization !== `Basic ${Buffer.from('bob:basic-pass').toString('base64')}`) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="t"' }).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<p>ok</p>');
+    });
+    site = { ...served, url: `http://127.0.0.1:${served.port}`, seen };
+  });
+  afterEach(async () => site.close());
+
+  const attachIdentity = (): Identity => ({
+    viewport: { width: 900, height: 600 },
+    colorScheme: 'dark',
+    extraHTTPHeaders: { 'X-Team': 'blue' },
+    httpCredentials: { username: 'bob', password: 'basic-pass' },
+    geolocation: { latitude: 52.5, longitude: 13.4 },
+    permissions: ['geolocation'],
+  });
+
+  async function report(context: BrowserContext) {
+    const page = await context.newPage(); // a page opened while attached gets them too
+    try {
+      const basic = await page.goto(`${site.url}/basic`);
+      await page.goto(`${site.url}/`);
+      return {
+        basic: basic?.status(),
+        size: await page.evaluate(() => [innerWidth, innerHeight]),
+        dark: await page.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches),
+        position: await page.evaluate(
+          () => new Promise<number[]>((resolve, reject) => navigator.geolocation.getCurrentPosition((p) => resolve([p.coords.latitude, p.coords.longitude]), reject)),
+        ),
+      };
+    } finally {
+      await page.close();
+    }
+  }
+
+  const expected = { basic: 200, size: [900, 600], dark: true, position: [52.5, 13.4] };
+
+  it('on the relaunch of a kept-alive browser and on every reattach to it', async () => {
+    const launched = track(await env.manager.launch('attach', { identity: attachIdentity(), launchOptions: launchOptions() }));
+    expect(await report(launched.context)).toEqual(expected);
+    await launched.close();
+    const reattached = track(await env.manager.restore('attach', { keepAlive: true, launchOptions: launchOptions() }));
+    expect(reattached.mode).toBe('reattached');
+    expect(await report(reattached.context)).toEqual(expected);
+    expect(site.seen.filter((s) => s.header !== 'blue')).toEqual([]);
+  });
+});
