@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import { stopKeepAlive } from '../src/browser/keep-alive.js';
-import { ensureBuilt, runCli, type CliResult } from './helpers/cli.js';
+import { ensureBuilt, runCli, startCli, type CliResult } from './helpers/cli.js';
+import { chromiumArgs } from '../src/browser/find.js';
+import { identityContextOptions } from '../src/browser/context-options.js';
+import { startIdentityApp, IDENTITY_PASSWORD } from '../fixtures/identity-app/server.js';
+import { startForwardProxy } from '../fixtures/proxy/forward-proxy.js';
 import { testBrowser } from './helpers/env.js';
 import { createTempDir } from './helpers/temp-dir.js';
 
@@ -119,5 +123,46 @@ describe('identity options: bad values and secrets', () => {
     // --reveal is the one way to see them: it does hold them.
     const revealed = (await run(['show', 'sec-env', '--reveal', '--json'])).json<{ session: { identity: { proxy: Record<string, string> } } }>();
     expect(revealed.session.identity.proxy['password']).toBe(envPassword);
+  });
+});
+
+describe('raptor open with an identity (an owned browser: a proxy password works)', () => {
+  it('stays logged in at an app bound to user agent, language, timezone and an authenticating proxy', async () => {
+    const app = await startIdentityApp();
+    const proxy = await startForwardProxy({ id: 'exit-open', username: 'alice', password: 'pw-open-55aa' });
+    const plain = await chromium.launch({ executablePath: testBrowser(), args: chromiumArgs() });
+    let cli: Awaited<ReturnType<typeof startCli>> | undefined;
+    try {
+      // Logged in outside raptor, with the identity the CLI is then told.
+      const identity = { userAgent: 'OpenTest/1.0', locale: 'de-DE', timezoneId: 'Europe/Berlin', proxy: { server: proxy.url, username: 'alice', password: 'pw-open-55aa' } };
+      const context = await plain.newContext(identityContextOptions(identity));
+      const page = await context.newPage();
+      await page.goto(`${app.url}/login`);
+      await page.fill('#username', 'ida');
+      await page.fill('#password', IDENTITY_PASSWORD);
+      await page.click('#submit');
+      await page.waitForURL('**/me');
+      const state = join(home.path, 'state.json');
+      await writeFile(state, JSON.stringify(await context.storageState()));
+      await context.close();
+      const withPassword = { ...env, RAPTOR_PROXY_PASSWORD: 'pw-open-55aa' };
+      const imported = await runCli(['import', state, '--name', 'op', '--user-agent', 'OpenTest/1.0', '--locale', 'de-DE', '--timezone', 'Europe/Berlin', '--proxy', `http://alice@${proxy.url.slice('http://'.length)}`], { env: withPassword });
+      expect(imported.code, imported.stderr).toBe(0);
+
+      const before = proxy.forwarded();
+      cli = await startCli(['open', 'op', `${app.url}/me`, '--headless', '--json'], { env });
+      // /me and the /whoami its script asks: both through the proxy, authenticated.
+      const until = Date.now() + 30_000;
+      while (proxy.forwarded() < before + 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(proxy.forwarded(), cli.out.stderr).toBeGreaterThanOrEqual(before + 2);
+      cli.child.kill('SIGTERM');
+      expect((await cli.exited).code, cli.out.stderr).toBe(0);
+      expect(app.logouts()).toEqual([]); // any field the browser lacked would have logged ida out, naming it
+      expect(cli.out.stderr + cli.out.stdout).not.toContain('pw-open-55aa');
+    } finally {
+      if (cli && cli.child.exitCode === null) cli.child.kill('SIGKILL');
+      await plain.close();
+      await Promise.all([app.close(), proxy.close()]);
+    }
   });
 });

@@ -92,7 +92,7 @@ async function loggedInSession(name: string, identity: Identity): Promise<void> 
 }
 
 describe('identity on every restore path: still logged in at an app that binds the login to it', () => {
-  it('after a reattach and after a relaunch of a kept-alive browser', async () => {
+  it('after a relaunch of a kept-alive browser and after a reattach to it; control: the reattach after dropping the user agent', async () => {
     await loggedInSession('kept', keptIdentity());
     const relaunched = track(await env.manager.restore('kept', { keepAlive: true, launchOptions: launchOptions() }));
     expect(relaunched.mode).toBe('relaunched');
@@ -102,6 +102,13 @@ describe('identity on every restore path: still logged in at an app that binds t
     const reattached = track(await env.manager.restore('kept', { keepAlive: true, launchOptions: launchOptions() }));
     expect(reattached.mode).toBe('reattached');
     expect(await whoIs(reattached.context)).toEqual({ user: 'ida', reason: '' });
+    await reattached.close();
+
+    // Control for the reattach: the same running browser, but the session's identity without the
+    // user agent now. It is not reused as it is (that would hide the change): it is relaunched, logged out.
+    const dropped = track(await env.manager.restore('kept', { keepAlive: true, identity: withoutUserAgent(keptIdentity()), launchOptions: launchOptions() }));
+    expect(dropped.mode).toBe('relaunched');
+    expect(await whoIs(dropped.context)).toEqual({ user: 'anonymous', reason: 'userAgent changed' });
   });
 
   it('control: a kept-alive relaunch from a record without the user agent is logged out', async () => {
