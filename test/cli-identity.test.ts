@@ -108,6 +108,12 @@ describe('identity options: bad values and secrets', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/owns/);
     outputs.push(show, showJson, showEnv, refused);
+    // A restore that runs (no proxy password): its debug log names what it did, never the header's value.
+    outputs.push(await run(['save', 'hdr', '--from', state, '--header', `X-Api-Key: ${header}`]));
+    const restored = await run(['restore', 'hdr', '--json']);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stderr).toContain('restored session'); // the debug log is on: there is something to leak into
+    outputs.push(restored);
 
     for (const { stdout, stderr } of outputs) {
       for (const secret of [password, header, envPassword]) {
