@@ -11,29 +11,24 @@ import { identityContextOptions } from '../src/browser/context-options.js';
 import { startIdentityApp, IDENTITY_PASSWORD, type IdentityApp } from '../fixtures/identity-app/server.js';
 import { startForwardProxy, type ForwardProxy } from '../fixtures/proxy/forward-proxy.js';
 import { serve } from '../fixtures/http/serve.js';
-import { readKeepAlive } from '../src/browser/keep-alive.js';
-import { isRaptorError } from '../src/core/errors.js';
 import type { Identity } from '../src/core/identity.js';
 import type { RestoredSession } from '../src/browser/restore.js';
-import { profileDirFor } from '../src/env/paths.js';
 import { createRaptorEnv, testBrowser } from './helpers/env.js';
 
 let app: IdentityApp;
-let open: ForwardProxy; // no password: a kept-alive browser can use it
-let authed: ForwardProxy; // Basic auth: only an owned browser can answer its challenge (for now)
+let authed: ForwardProxy; // Basic auth, as a paid proxy: an owned context answers it, a kept-alive browser through raptor's relay
 let env: Awaited<ReturnType<typeof createRaptorEnv>>;
 let plain: Browser; // where the logins happen
 const opened: RestoredSession[] = [];
 
 beforeAll(async () => {
   app = await startIdentityApp();
-  open = await startForwardProxy({ id: 'exit-open' });
   authed = await startForwardProxy({ id: 'exit-auth', username: 'alice', password: 'proxy-pass-4711' });
   plain = await chromium.launch({ executablePath: testBrowser(), args: chromiumArgs() });
 });
 afterAll(async () => {
   await plain?.close();
-  await Promise.all([app?.close(), open?.close(), authed?.close()]);
+  await Promise.all([app?.close(), authed?.close()]);
 });
 beforeEach(async () => {
   env = await createRaptorEnv({ autoCleanup: false });
@@ -44,8 +39,7 @@ afterEach(async () => {
 });
 
 const base = { userAgent: 'RaptorIdentity/1.0 (restore test)', locale: 'de-DE', timezoneId: 'Europe/Berlin' };
-const keptIdentity = (): Identity => ({ ...base, proxy: { server: open.url } });
-const ownedIdentity = (): Identity => ({ ...base, proxy: { server: authed.url, username: 'alice', password: 'proxy-pass-4711' } });
+const identity = (): Identity => ({ ...base, proxy: { server: authed.url, username: 'alice', password: 'proxy-pass-4711' } });
 const launchOptions = () => ({ executablePath: testBrowser() });
 const withoutUserAgent = ({ userAgent: _dropped, ...rest }: Identity): Identity => rest;
 
@@ -93,10 +87,12 @@ async function loggedInSession(name: string, identity: Identity): Promise<void> 
 
 describe('identity on every restore path: still logged in at an app that binds the login to it', () => {
   it('after a relaunch of a kept-alive browser and after a reattach to it; control: the reattach after dropping the user agent', async () => {
-    await loggedInSession('kept', keptIdentity());
+    await loggedInSession('kept', identity());
+    const before = authed.forwarded();
     const relaunched = track(await env.manager.restore('kept', { keepAlive: true, launchOptions: launchOptions() }));
     expect(relaunched.mode).toBe('relaunched');
     expect(await whoIs(relaunched.context)).toEqual({ user: 'ida', reason: '' });
+    expect(authed.forwarded()).toBeGreaterThan(before); // through the proxy, authenticated (by the relay)
     await relaunched.close(); // disconnects; the browser keeps running
 
     const reattached = track(await env.manager.restore('kept', { keepAlive: true, launchOptions: launchOptions() }));
@@ -106,19 +102,19 @@ describe('identity on every restore path: still logged in at an app that binds t
 
     // Control for the reattach: the same running browser, but the session's identity without the
     // user agent now. It is not reused as it is (that would hide the change): it is relaunched, logged out.
-    const dropped = track(await env.manager.restore('kept', { keepAlive: true, identity: withoutUserAgent(keptIdentity()), launchOptions: launchOptions() }));
+    const dropped = track(await env.manager.restore('kept', { keepAlive: true, identity: withoutUserAgent(identity()), launchOptions: launchOptions() }));
     expect(dropped.mode).toBe('relaunched');
     expect(await whoIs(dropped.context)).toEqual({ user: 'anonymous', reason: 'userAgent changed' });
   });
 
   it('control: a kept-alive relaunch from a record without the user agent is logged out', async () => {
-    await loggedInSession('kept-control', keptIdentity());
-    const relaunched = track(await env.manager.restore('kept-control', { keepAlive: true, identity: withoutUserAgent(keptIdentity()), launchOptions: launchOptions() }));
+    await loggedInSession('kept-control', identity());
+    const relaunched = track(await env.manager.restore('kept-control', { keepAlive: true, identity: withoutUserAgent(identity()), launchOptions: launchOptions() }));
     expect(await whoIs(relaunched.context)).toEqual({ user: 'anonymous', reason: 'userAgent changed' });
   });
 
   it('after a relaunch in an owned browser, through a proxy that wants a password', async () => {
-    await loggedInSession('owned', ownedIdentity());
+    await loggedInSession('owned', identity());
     const before = authed.forwarded();
     const relaunched = track(await env.manager.restore('owned', { launchOptions: launchOptions() }));
     expect(relaunched.mode).toBe('relaunched');
@@ -127,22 +123,13 @@ describe('identity on every restore path: still logged in at an app that binds t
   });
 
   it('control: an owned relaunch without the user agent is logged out', async () => {
-    await loggedInSession('owned-control', ownedIdentity());
-    const relaunched = track(await env.manager.restore('owned-control', { identity: withoutUserAgent(ownedIdentity()), launchOptions: launchOptions() }));
+    await loggedInSession('owned-control', identity());
+    const relaunched = track(await env.manager.restore('owned-control', { identity: withoutUserAgent(identity()), launchOptions: launchOptions() }));
     expect(await whoIs(relaunched.context)).toEqual({ user: 'anonymous', reason: 'userAgent changed' });
   });
 });
 
-describe('identity of a kept-alive browser', () => {
-  it('refuses to launch one whose proxy wants a password (it would go out without it), and leaves no browser', async () => {
-    await env.manager.save('pw', { storageState: { cookies: [], origins: [] } }, { identity: ownedIdentity() });
-    const error = await env.manager.restore('pw', { keepAlive: true, launchOptions: launchOptions() }).catch((e: unknown) => e);
-    expect(isRaptorError(error, 'BROWSER_FAILED'), String(error)).toBe(true);
-    expect((error as Error).message).toMatch(/owns/);
-    expect((error as Error).message).not.toContain('proxy-pass-4711');
-    expect(await readKeepAlive(profileDirFor(env.manager.paths.profilesDir, 'pw'))).toBeUndefined();
-  });
-
+describe('a kept-alive browser launched with another identity', () => {
   it('relaunches a browser launched with another identity, keeping what only that browser knew', async () => {
     const first = track(await env.manager.launch('changed', { identity: { userAgent: 'Before/1.0' }, launchOptions: launchOptions() }));
     const page = await first.context.newPage();

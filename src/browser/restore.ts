@@ -227,7 +227,6 @@ function stateRejected(record: SessionRecord, error: unknown): unknown {
 }
 
 async function launchDetached(record: SessionRecord, ctx: RestoreContext, options: RestoreOptions): Promise<KeptAliveBrowser> {
-  refuseDetachedProxyCredentials(record);
   const launch = await withExecutable(options.launchOptions, ctx, record);
   return launchKeepAlive({
     ...(record.identity ? { identity: record.identity } : {}),
@@ -237,20 +236,6 @@ async function launchDetached(record: SessionRecord, ctx: RestoreContext, option
     ...(launch.args ? { args: launch.args } : {}),
     ...(ctx.store ? { store: ctx.store } : {}),
   });
-}
-
-/**
- * A detached browser outlives every Playwright connection, and Chromium has no flag for proxy
- * credentials: launched as it is, it would go out through the proxy without them (every request a
- * 407) or, worse, a user would think it authenticated. Refused until the local relay lands.
- * TODO(integrator): remove this check when launchKeepAlive starts the authenticating relay (task H2).
- */
-function refuseDetachedProxyCredentials(record: SessionRecord): void {
-  if (record.identity?.proxy?.username === undefined) return;
-  throw new RaptorError(
-    'BROWSER_FAILED',
-    `Session \`${record.name}\` goes through a proxy with a username and password, which a kept-alive browser cannot send yet. Restore it in a browser this process owns instead (\`restore()\` without \`keepAlive\`, or \`raptor open ${record.name}\`), or save it with a proxy that needs no password.`,
-  );
 }
 
 async function withExecutable(launch: BrowserLaunchOptions = {}, ctx: RestoreContext, record: SessionRecord): Promise<BrowserLaunchOptions> {
