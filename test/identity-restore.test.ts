@@ -11,6 +11,10 @@ import { identityContextOptions } from '../src/browser/context-options.js';
 import { startIdentityApp, IDENTITY_PASSWORD, type IdentityApp } from '../fixtures/identity-app/server.js';
 import { startForwardProxy, type ForwardProxy } from '../fixtures/proxy/forward-proxy.js';
 import { serve } from '../fixtures/http/serve.js';
+import { readKeepAlive, runningKeepAlive } from '../src/browser/keep-alive.js';
+import { isRaptorError } from '../src/core/errors.js';
+import { isAlive } from '../src/fs/file-lock.js';
+import { profileDirFor } from '../src/env/paths.js';
 import type { Identity } from '../src/core/identity.js';
 import type { RestoredSession } from '../src/browser/restore.js';
 import { createRaptorEnv, testBrowser } from './helpers/env.js';
@@ -148,6 +152,22 @@ describe('a kept-alive browser launched with another identity', () => {
     await second.close();
     const third = track(await env.manager.restore('changed', { keepAlive: true, launchOptions: launchOptions() }));
     expect(third.mode).toBe('reattached');
+  });
+
+  it('leaves that browser running, and says how to go on, when its state cannot be saved first', async () => {
+    const first = track(await env.manager.launch('frozen', { identity: { userAgent: 'Before/1.0' }, launchOptions: launchOptions() }));
+    await first.close();
+    const profileDir = profileDirFor(env.manager.paths.profilesDir, 'frozen');
+    const kept = (await readKeepAlive(profileDir))!;
+    process.kill(kept.pid, 'SIGSTOP'); // frozen: it answers no probe, so what it holds cannot be saved
+    try {
+      const error = await env.manager.restore('frozen', { keepAlive: true, identity: { userAgent: 'After/2.0' }, launchOptions: launchOptions() }).catch((e: unknown) => e);
+      expect(isRaptorError(error, 'BROWSER_UNREACHABLE'), String(error)).toBe(true);
+      expect((error as Error).message).toContain('raptor save frozen');
+      expect(await runningKeepAlive(profileDir)).toMatchObject({ pid: kept.pid }); // not stopped: it may hold what the session does not
+    } finally {
+      if (isAlive(kept.pid)) process.kill(kept.pid, 'SIGCONT'); // so dispose() can stop it; gone only when the test already failed
+    }
   });
 });
 
