@@ -1,5 +1,5 @@
 export { SessionManager } from './manager.js';
-export type { OpenOptions, SaveOptions, SaveSource, SessionInfo, Stats, ValidateOptions } from './manager.js';
+export type { OpenOptions, SaveOptions, SaveSource, SessionInfo, SessionRestoreOptions, Stats, ValidateOptions } from './manager.js';
 export type { RestoredSession, RestoreMode, RestoreOptions } from './browser/restore.js';
 export type { CleanupOptions, CleanupResult } from './maintenance/cleanup.js';
 export type { ValidationResult } from './core/validate.js';

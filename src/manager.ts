@@ -11,12 +11,12 @@ import { loadSettings, type Settings } from './env/config.js';
 import { resolvePaths, type Paths } from './env/paths.js';
 import { parseDuration } from './core/duration.js';
 import { checkMetadata, checkTags } from './core/input-limits.js';
-import { parseIdentity } from './core/identity.js';
+import { parseIdentity, type Identity } from './core/identity.js';
 import { RaptorError, isRaptorError } from './core/errors.js';
 import { silentLogger, type Logger } from './env/log.js';
 import { assertValidName } from './core/names.js';
 import { newRecord, toSummary, type SessionRecord, type SessionSummary } from './core/record.js';
-import { restoreRecord, type RestoredSession, type RestoreOptions } from './browser/restore.js';
+import { restoreRecord, type RestoreContext, type RestoredSession, type RestoreOptions } from './browser/restore.js';
 import { profileDirFor } from './env/paths.js';
 import { withEncryption } from './store/encrypting.js';
 import { loadKeyPolicy, type KeyPolicy } from './crypto/key-policy.js';
@@ -31,7 +31,7 @@ import { exportRecords, importRecords, type ImportResult } from './maintenance/t
 import { validateStored } from './maintenance/validate-stored.js';
 import { storeStats, type Stats } from './maintenance/stats.js';
 import { sessionInfo, type SessionInfo } from './core/session-info.js';
-import { savedRecord, type SaveFields } from './core/saved-record.js';
+import { savedRecord, withIdentity, type SaveFields } from './core/saved-record.js';
 import { sessionExpired, type ValidationResult } from './core/validate.js';
 
 export type { SaveSource, SessionInfo, Stats };
@@ -59,6 +59,11 @@ export interface OpenOptions {
 export interface SaveOptions extends SaveFields {
   /** Fail with `REVISION_CONFLICT` unless the stored revision is this one. */
   expectedRevision?: number;
+}
+
+export interface SessionRestoreOptions extends RestoreOptions {
+  /** Give the session this identity (`core/identity.ts`) before restoring it: saved into the record, then applied. Omit to keep the current one; `null` removes it. */
+  identity?: Identity | null;
 }
 
 export interface ValidateOptions {
@@ -171,16 +176,19 @@ export class SessionManager {
   }
 
   /** Brings session `name` back: reattach while its browser lives, else relaunch with the saved state. */
-  async restore(name: string, options: RestoreOptions = {}): Promise<RestoredSession> {
-    const record = await this.require(name);
+  async restore(name: string, options: SessionRestoreOptions = {}): Promise<RestoredSession> {
+    const { identity, ...restoreOptions } = options;
+    const given = identity ? parseIdentity(identity) : identity; // checked before anything is written
+    let record = await this.require(name);
     if (sessionExpired(record, this.maxAgeMs)) {
       throw new RaptorError('EXPIRED', `Session \`${name}\` expired${record.expiresAt ? ` at ${record.expiresAt}` : ''}. Log in again and \`raptor save\` it, or remove it with \`raptor rm ${name}\`.`);
     }
-    const restored = await restoreRecord(
-      record,
-      { profilesDir: this.paths.profilesDir, store: this.location, logger: this.logger, ...(this.settings.browser ? { configuredBrowser: this.settings.browser } : {}) },
-      { probeTimeoutMs: this.settings.probeTimeoutMs, ...options, launchOptions: { headless: this.settings.headless, ...options.launchOptions } },
-    );
+    if (given !== undefined && JSON.stringify(given) !== JSON.stringify(record.identity ?? null)) record = await this.update(name, (current) => withIdentity(current, given));
+    const restored = await restoreRecord(record, this.restoreContext(name), {
+      probeTimeoutMs: this.settings.probeTimeoutMs,
+      ...restoreOptions,
+      launchOptions: { headless: this.settings.headless, ...restoreOptions.launchOptions },
+    });
     try {
       restored.session = await this.update(name, (current) => {
         const next = { ...current, lastAccessedAt: new Date().toISOString() };
@@ -198,18 +206,30 @@ export class SessionManager {
     return restored;
   }
 
+  private restoreContext(name: string): RestoreContext {
+    return {
+      profilesDir: this.paths.profilesDir,
+      store: this.location,
+      logger: this.logger,
+      ...(this.settings.browser ? { configuredBrowser: this.settings.browser } : {}),
+      // What a browser relaunched for a changed identity knew: into the session before it is stopped.
+      keepState: (captured) => this.update(name, (current) => savedRecord(name, current, captured, {})),
+    };
+  }
+
   /**
    * A kept-alive browser for `name` that outlives this process: the session's own browser when
    * it still runs, else a fresh one (with the saved state when the session exists, empty when it
    * does not, in which case the session is created so `save` can capture it later).
    */
-  async launch(name: string, options: Omit<RestoreOptions, 'keepAlive'> = {}): Promise<RestoredSession> {
+  async launch(name: string, options: Omit<SessionRestoreOptions, 'keepAlive'> = {}): Promise<RestoredSession> {
     assertValidName(name);
     if (await this.getOrQuarantine(name)) return this.restore(name, { ...options, keepAlive: true });
-    const empty = newRecord(name, { cookies: [], origins: [] });
+    const { identity, ...rest } = options;
+    const empty = withIdentity(newRecord(name, { cookies: [], origins: [] }), identity ? parseIdentity(identity) : undefined);
     await this.#store.put(empty, { expectedRevision: 0 });
     try {
-      return await this.restore(name, { ...options, keepAlive: true });
+      return await this.restore(name, { ...rest, keepAlive: true });
     } catch (error) {
       await this.#store.delete(name); // nothing was captured yet: leave no empty session behind
       throw error;

@@ -19,7 +19,7 @@ import { readJsonObjectSync } from '../fs/json-file.js';
 import { isAlive } from '../fs/file-lock.js';
 import { probeCdp } from './connect.js';
 import { chromiumArgs } from './find.js';
-import { chromiumLaunchFor, type Identity } from '../core/identity.js';
+import { chromiumLaunchFor, launchFingerprint, type Identity } from '../core/identity.js';
 import { bootTimeMs, processStartTicks } from './process-start.js';
 import { needsProxyRelay, startProxyRelay, stopProxyRelay, type StartedRelay } from './proxy-relay.js';
 
@@ -38,6 +38,8 @@ export interface KeptAliveBrowser {
   startedAt: string;
   /** The store whose session this browser serves (its `location`), so cleanup of one store never stops another's browsers. */
   store?: string;
+  /** `launchFingerprint` of the identity it was launched with (none without launch fields): a restore compares it with the session's. */
+  launchIdentity?: string;
 }
 
 export interface KeepAliveOptions {
@@ -85,6 +87,7 @@ async function launchChromium(options: KeepAliveOptions, relay: StartedRelay | u
   const { profileDir, executablePath } = options;
   const timeoutMs = options.timeoutMs ?? 20_000;
   const identityLaunch = chromiumLaunchFor(options.identity, relay ? { proxyServer: relay.server } : {});
+  const fingerprint = launchFingerprint(options.identity);
   const portFile = join(profileDir, 'DevToolsActivePort');
   await rm(portFile, { force: true }); // a previous browser's port must not be mistaken for this one's
   const args = [
@@ -128,6 +131,7 @@ async function launchChromium(options: KeepAliveOptions, relay: StartedRelay | u
           executablePath,
           startedAt: new Date().toISOString(),
           ...(options.store ? { store: options.store } : {}),
+          ...(fingerprint ? { launchIdentity: fingerprint } : {}),
         };
         // Temp file + rename: a `raptor-browser.json` planted as a link is replaced, never written through.
         await writeFileAtomic(profileDir, KEEP_ALIVE_FILE, `${JSON.stringify(info, null, 2)}\n`);

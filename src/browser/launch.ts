@@ -1,12 +1,17 @@
 /**
  * Relaunching a session in a browser this process owns: Playwright's `launch()` +
- * `newContext({ storageState })`, plus the sessionStorage Playwright does not restore.
+ * `newContext({ storageState, ...identity })`, plus the sessionStorage Playwright does not restore.
+ * The identity is context options (user agent, locale, timezone, viewport, headers, credentials,
+ * proxy with its password: Chromium takes a proxy per context under Playwright, which answers the
+ * proxy's challenge itself).
  */
 import type { Browser, BrowserContext, BrowserContextOptions } from 'playwright-core';
 import { RaptorError } from '../core/errors.js';
 import type { BrowserType, SessionStorageMap, StorageState } from '../core/record.js';
 import { chromiumArgs, findBrowser, installHint } from './find.js';
 import { addSessionStorage } from './session-storage.js';
+import { identityContextOptions } from './context-options.js';
+import type { Identity } from '../core/identity.js';
 
 export interface BrowserLaunchOptions {
   /** A Chromium executable; found with `findBrowser()` when omitted. */
@@ -23,6 +28,8 @@ export interface SavedState {
   browserType: BrowserType;
   storageState: StorageState;
   sessionStorage?: SessionStorageMap;
+  /** The browser identity the context gets (`core/identity.ts`). */
+  identity?: Identity;
 }
 
 /** Playwright's own storage state type. raptor's schema is looser (it keeps keys Playwright adds later). */
@@ -56,7 +63,7 @@ export async function launchBrowser(browserType: BrowserType, options: BrowserLa
 export async function launchWithState(state: SavedState, options: BrowserLaunchOptions = {}): Promise<{ browser: Browser; context: BrowserContext }> {
   const browser = await launchBrowser(state.browserType, options);
   try {
-    const context = await browser.newContext({ storageState: toPlaywrightState(state.storageState) });
+    const context = await browser.newContext(identityContextOptions(state.identity, { storageState: toPlaywrightState(state.storageState) }));
     await addSessionStorage(context, state.sessionStorage);
     return { browser, context };
   } catch (error) {

@@ -5,6 +5,11 @@
  *    browser (`browser/identity.ts`) -> attach over its pinned endpoint, use the default context. Milliseconds.
  * 2. Reattach to this session's own kept-alive browser if it runs under another URL.
  * 3. Relaunch with the saved state: detached (keepAlive) or owned by this process.
+ *
+ * Every path applies the session's identity: an owned browser as context options (`launch.ts`),
+ * a detached one through its launch flags (`keep-alive.ts`) plus, on every attach, what lives in
+ * the connection (`apply-identity.ts`). A kept-alive browser launched with another identity is
+ * relaunched (`identity-change.ts`).
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { connectCdp } from './connect.js';
@@ -15,6 +20,8 @@ import { RaptorError } from '../core/errors.js';
 import { launchWithState, type BrowserLaunchOptions } from './launch.js';
 import { addSessionStorage } from './session-storage.js';
 import { applyState, reinstallPasskeys } from './apply-state.js';
+import { applyAttachIdentity } from './apply-identity.js';
+import { retireOutdatedBrowser, type IdentityChangeContext } from './identity-change.js';
 import type { SessionRecord } from '../core/record.js';
 import { redactUrlsIn } from '../core/redact-url.js';
 import { redactUrl, type Logger } from '../env/log.js';
@@ -60,6 +67,8 @@ export interface RestoreContext {
   store?: string;
   logger: Logger;
   configuredBrowser?: string;
+  /** Stores a state captured from a browser about to be relaunched with the session's changed identity (`identity-change.ts`). */
+  keepState: IdentityChangeContext['keepState'];
 }
 
 interface Attached {
@@ -102,16 +111,17 @@ async function tryReattach(record: SessionRecord, ctx: RestoreContext, probeTime
       reason = `the browser at ${redactUrl(candidate.cdpUrl)} answered but could not be attached to: ${(error as Error).message.split('\n')[0]}`;
       continue;
     }
-    const context = browser.contexts()[0] ?? (await browser.newContext());
-    await reinstallPasskeys(context, record.storageState);
+    const context = await attachedContext(browser, record);
     return { browser, context, cdpUrl: candidate.cdpUrl, browserId: check.browserId };
   }
   return reason;
 }
 
 /** Restores `record`; the caller persists `cdpUrl`/`browserId`/`lastAccessedAt` from the result. */
-export async function restoreRecord(record: SessionRecord, ctx: RestoreContext, options: RestoreOptions = {}): Promise<RestoredSession> {
+export async function restoreRecord(given: SessionRecord, ctx: RestoreContext, options: RestoreOptions = {}): Promise<RestoredSession> {
   const probeTimeoutMs = options.probeTimeoutMs ?? 1500;
+  // A browser launched with another identity than the session's now is saved and stopped first, so what follows relaunches.
+  const record = (await retireOutdatedBrowser(given, ctx)) ?? given;
   const attached = await tryReattach(record, ctx, probeTimeoutMs);
   if (typeof attached !== 'string') {
     const page = options.url ? await openUrl(attached.context, options.url) : attached.context.pages()[0];
@@ -139,6 +149,7 @@ export async function restoreRecord(record: SessionRecord, ctx: RestoreContext, 
       const context = browser.contexts()[0] ?? (await browser.newContext());
       await applyState(context, record.storageState);
       await addSessionStorage(context, record.sessionStorage);
+      await applyAttachIdentity(context, record.identity);
       const page = options.url ? await openUrl(context, options.url) : undefined;
       return {
         browser,
@@ -179,8 +190,7 @@ async function reattachSlowOwnBrowser(record: SessionRecord, ctx: RestoreContext
   if (check.status === 'same') {
     try {
       const browser = await attachChecked(check, 10_000);
-      const context = browser.contexts()[0] ?? (await browser.newContext());
-      await reinstallPasskeys(context, record.storageState);
+      const context = await attachedContext(browser, record);
       ctx.logger.info({ session: record.name }, 'reattached to a slow kept-alive browser on the second try');
       return { browser, context, cdpUrl: kept.cdpUrl, browserId: kept.browserId };
     } catch {
@@ -190,6 +200,23 @@ async function reattachSlowOwnBrowser(record: SessionRecord, ctx: RestoreContext
   ctx.logger.warn({ session: record.name, pid: kept.pid }, 'the kept-alive browser of this session is hung; stopping it to relaunch');
   await stopKeepAlive(profileDir);
   return undefined;
+}
+
+/**
+ * The context of a browser just attached to, with what a connection must bring again: the
+ * session's passkeys (a virtual authenticator of this connection) and the connection-bound
+ * part of its identity (headers, credentials, permissions, geolocation, viewport, color scheme).
+ */
+async function attachedContext(browser: Browser, record: SessionRecord): Promise<BrowserContext> {
+  try {
+    const context = browser.contexts()[0] ?? (await browser.newContext());
+    await reinstallPasskeys(context, record.storageState);
+    await applyAttachIdentity(context, record.identity);
+    return context;
+  } catch (error) {
+    await browser.close().catch(() => undefined); // disconnects only; the error below is what the caller must see
+    throw stateRejected(record, error);
+  }
 }
 
 /** Chromium refusing the saved state (e.g. a partitioned cookie without `secure`) is the session's fault, not raptor's. */
@@ -202,6 +229,7 @@ function stateRejected(record: SessionRecord, error: unknown): unknown {
 async function launchDetached(record: SessionRecord, ctx: RestoreContext, options: RestoreOptions): Promise<KeptAliveBrowser> {
   const launch = await withExecutable(options.launchOptions, ctx, record);
   return launchKeepAlive({
+    ...(record.identity ? { identity: record.identity } : {}),
     profileDir: profileDirFor(ctx.profilesDir, record.name),
     executablePath: launch.executablePath!,
     ...(launch.headless !== undefined ? { headless: launch.headless } : {}),

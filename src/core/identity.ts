@@ -10,6 +10,7 @@
  * (an `Authorization` header is a credential). They are masked wherever shown (`core/mask.ts`)
  * and sealed with the state when encryption is on.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { RaptorError } from './errors.js';
 
@@ -86,6 +87,39 @@ export function attachOnly(identity: Identity | undefined): Pick<Identity, (type
   for (const field of ATTACH_ONLY_FIELDS) if (identity[field] !== undefined) Object.assign(out, { [field]: identity[field] });
   if (identity.proxy?.username !== undefined) out.proxyCredentials = { username: identity.proxy.username, password: identity.proxy.password ?? '' };
   return out;
+}
+
+/**
+ * The fields a kept-alive Chromium takes at launch and keeps for its whole life: a browser
+ * launched with other values must be relaunched to take new ones. (The viewport is set on every
+ * attach instead, so a changed viewport needs no relaunch.)
+ */
+export const LAUNCH_FIELDS = ['userAgent', 'locale', 'timezoneId', 'deviceScaleFactor', 'proxy'] as const satisfies readonly IdentityField[];
+
+/**
+ * A fingerprint of the launch fields of `identity`, recorded with a kept-alive browser
+ * (`raptor-browser.json`) so a later restore sees cheaply whether it still runs with the
+ * session's identity. Undefined when there are none. Salted HMAC, not a bare hash: the proxy
+ * password is one of the inputs, and a bare hash of a weak password could be looked up.
+ */
+export function launchFingerprint(identity: Identity | undefined, salt = randomBytes(8).toString('hex')): string | undefined {
+  const fields = launchFieldsOf(identity);
+  if (!fields) return undefined;
+  return `${salt}:${createHmac('sha256', salt).update(JSON.stringify(fields)).digest('hex')}`;
+}
+
+/** Whether a browser launched with `fingerprint` (undefined: no launch fields) runs with the launch fields of `identity`. */
+export function sameLaunchIdentity(fingerprint: string | undefined, identity: Identity | undefined): boolean {
+  if (fingerprint === undefined) return launchFieldsOf(identity) === undefined;
+  const salt = fingerprint.split(':')[0]!;
+  return launchFingerprint(identity, salt) === fingerprint;
+}
+
+/** The launch fields in a fixed order (JSON of it is canonical), or undefined when none is set. */
+function launchFieldsOf(identity: Identity | undefined): unknown[] | undefined {
+  if (!identity || LAUNCH_FIELDS.every((field) => identity[field] === undefined)) return undefined;
+  const proxy = identity.proxy;
+  return LAUNCH_FIELDS.map((field) => (field === 'proxy' && proxy ? [proxy.server, proxy.bypass ?? null, proxy.username ?? null, proxy.password ?? null] : (identity[field] ?? null)));
 }
 
 /** Checks an identity given by a caller (library or file); `INVALID_INPUT` names the field. */

@@ -31,7 +31,7 @@ export interface CapturedState {
 /** The record to store for session `name` (`existing`: what is stored now). `tags` and `metadata` are already checked. */
 export function savedRecord(name: string, existing: SessionRecord | undefined, captured: CapturedState, fields: SaveFields, now = new Date()): SessionRecord {
   const base = existing ?? newRecord(name, captured.storageState, {}, now);
-  const record: SessionRecord = {
+  const record: SessionRecord = withIdentity({
     ...base,
     browserType: fields.browserType ?? base.browserType,
     storageState: captured.storageState,
@@ -39,16 +39,21 @@ export function savedRecord(name: string, existing: SessionRecord | undefined, c
     expiresAt: resolveExpiry(fields, existing?.expiresAt ?? null, now),
     tags: fields.tags ?? base.tags,
     metadata: fields.metadata ?? base.metadata,
-  };
+  }, fields.identity);
   if (Object.keys(captured.sessionStorage).length > 0) record.sessionStorage = captured.sessionStorage;
   else delete record.sessionStorage;
-  if (fields.identity === null) delete record.identity;
-  else if (fields.identity !== undefined) record.identity = fields.identity;
   if (captured.cdp) {
     record.cdpUrl = captured.cdp.cdpUrl;
     record.browserId = captured.cdp.browserId;
   }
   return record;
+}
+
+/** `record` with `identity` as a save takes it: omitted keeps the current one, `null` removes it. */
+export function withIdentity(record: SessionRecord, identity: Identity | null | undefined): SessionRecord {
+  if (identity === undefined) return record;
+  const { identity: _current, ...rest } = record;
+  return identity === null ? rest : { ...rest, identity };
 }
 
 /** When a save makes a session expire: an explicit time, a time to live from `now`, or the expiry it had. */

@@ -16,30 +16,33 @@ import { withManager, type CliContext } from '../context.js';
 import { nameFromFile, parseStorageState, readJsonFile, usage } from '../options.js';
 import { quote, examples, type CommandOutput } from '../output.js';
 import { sessionOutput } from './save.js';
+import { addIdentityOptions, identityChange, mergeIdentity, type IdentityChange, type IdentityFlags } from '../identity-options.js';
 
 export const IMPORT_FORMATS = ['auto', 'raptor', 'playwright'] as const;
 /** A bundle is read whole into memory: 4 GiB would not be, 1 GiB is 16 sessions at their limit. */
 const MAX_BUNDLE_BYTES = 1024 * 1024 * 1024;
 
-export interface ImportFlags {
+export interface ImportFlags extends IdentityFlags {
   name?: string;
   format: (typeof IMPORT_FORMATS)[number];
   force?: boolean;
 }
 
 export function registerImport(program: Command, run: Run): void {
-  program
+  const command = program
     .command('import')
     .summary('import a raptor or Playwright JSON file')
     .description('Save a raptor record, a Playwright storage-state file, or every record of a `raptor export --all` bundle as sessions')
     .argument('<file>', 'JSON file (or NDJSON bundle) to import')
     .option('--name <name>', 'session name (default: the record\'s name, or the file name without .json)')
     .addOption(new Option('--format <format>', 'file format').choices(IMPORT_FORMATS).default('auto'))
-    .option('-f, --force', 'replace an existing session of that name')
+    .option('-f, --force', 'replace an existing session of that name');
+  addIdentityOptions(command)
     .addHelpText(
       'after',
       examples([
         ['raptor import .auth/admin.json', 'a Playwright storageState file, saved as session `admin`'],
+        ["raptor import .auth/admin.json --user-agent 'Acme/1.0' --proxy http://alice@proxy.example:3128", 'with the identity its login is bound to'],
         ['raptor import backup.json --name acme-admin --force', 'replace a session from a `raptor export`'],
         ['raptor import sessions.ndjson --store postgres://db/fleet', 'every session of an `export --all`, into PostgreSQL'],
       ]),
@@ -48,22 +51,25 @@ export function registerImport(program: Command, run: Run): void {
 }
 
 export async function importSession(cli: CliContext, file: string, flags: ImportFlags): Promise<CommandOutput> {
+  const change = identityChange(flags, cli.env);
   const bundle = flags.format === 'playwright' ? undefined : await readBundle(file);
+  if (bundle && change) throw usage(`\`${file}\` holds ${bundle.length} sessions, each with its own identity; the identity options apply to a single session only.`);
   if (bundle) return importBundle(cli, file, bundle, flags);
   const raw = await readJsonFile(file, 'import file');
   const format = flags.format === 'auto' ? detectFormat(raw, file) : flags.format;
   let name: string;
   let source: SaveSource;
   const options: SaveOptions = flags.force ? {} : { expectedRevision: 0 };
-  if (format === 'raptor' && flags.name === undefined) return importWhole(cli, file, parseRecordValue(raw), flags);
+  if (format === 'raptor' && flags.name === undefined) return importWhole(cli, file, identified(parseRecordValue(raw), change), flags);
   if (format === 'raptor') {
-    const record = parseRecordValue(raw);
+    const record = identified(parseRecordValue(raw), change);
     name = flags.name ?? record.name;
     source = { storageState: record.storageState, ...(record.sessionStorage ? { sessionStorage: record.sessionStorage } : {}) };
-    Object.assign(options, { tags: record.tags, metadata: record.metadata, expiresAt: record.expiresAt, browserType: record.browserType });
+    Object.assign(options, { tags: record.tags, metadata: record.metadata, expiresAt: record.expiresAt, browserType: record.browserType, identity: record.identity ?? null });
   } else {
     name = flags.name ?? nameFromFile(file);
     source = { storageState: parseStorageState(raw, file) };
+    if (change) options.identity = mergeIdentity(undefined, change);
   }
   const info = await withManager(cli, {}, async (manager) => {
     try {
@@ -75,6 +81,11 @@ export async function importSession(cli: CliContext, file: string, flags: Import
     return manager.info(name);
   });
   return sessionOutput(info, `Imported ${quote(name)} from ${file} (${format} format)`);
+}
+
+/** The imported record with the identity options over its own identity. */
+function identified(record: SessionRecord, change: IdentityChange | undefined): SessionRecord {
+  return change ? { ...record, identity: mergeIdentity(record.identity, change) } : record;
 }
 
 /** A raptor record as it is, under its own name. */

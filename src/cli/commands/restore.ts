@@ -8,8 +8,9 @@ import type { RestoredSession } from '../../browser/restore.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { examples, formatFields, quote, type CommandOutput } from '../output.js';
+import { addIdentityOptions, identityChange, identityFor, type IdentityFlags } from '../identity-options.js';
 
-export interface BrowserFlags {
+export interface BrowserFlags extends IdentityFlags {
   headed?: boolean;
 }
 
@@ -25,27 +26,31 @@ export interface BrowserResult {
 }
 
 export function registerRestore(program: Command, run: Run): void {
-  program
+  const command = program
     .command('restore')
     .summary('reattach to or relaunch a session in a kept-alive browser')
     .description('Bring a session back in a browser that keeps running: reattach to its live browser, else relaunch with the saved state')
     .argument('<name>', 'session name')
     .argument('[url]', 'open this URL in the restored browser')
-    .option('--headed', 'show the browser window (when it has to be relaunched)')
+    .option('--headed', 'show the browser window (when it has to be relaunched)');
+  addIdentityOptions(command)
     .addHelpText(
       'after',
       examples([
         ['raptor restore acme-admin', 'reattach or relaunch; prints the CDP URL'],
         ['raptor restore acme-admin https://app.acme.test --headed', 'relaunch visibly and open the app'],
+        ['raptor restore acme-admin --timezone America/New_York', 'change one field of its identity (a browser launched with another is saved and relaunched)'],
       ]),
     )
     .action(run((cli, name: string, url: string | undefined, flags: BrowserFlags) => restoreSession(cli, name, url, flags)));
 }
 
 export async function restoreSession(cli: CliContext, name: string, url: string | undefined, flags: BrowserFlags): Promise<CommandOutput> {
+  const change = identityChange(flags, cli.env);
   const result = await withManager(cli, {}, async (manager) => {
     const started = performance.now();
-    const restored = await manager.restore(name, { keepAlive: true, ...browserOptions(url, flags) });
+    const identity = await identityFor(manager, name, change);
+    const restored = await manager.restore(name, { keepAlive: true, ...browserOptions(url, flags), ...(identity ? { identity } : {}) });
     return disconnect(name, restored, started);
   });
   return browserOutput(result, `Restored ${quote(name)}`);

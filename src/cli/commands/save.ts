@@ -10,8 +10,9 @@ import { maskUrl } from '../mask.js';
 import { withManager, type CliContext } from '../context.js';
 import { collect, parseMetadata, parseStorageState, parseTtl, readJsonFile, usage } from '../options.js';
 import { examples, quote, type CommandOutput } from '../output.js';
+import { addIdentityOptions, identityChange, identityFor, type IdentityFlags } from '../identity-options.js';
 
-export interface SaveFlags {
+export interface SaveFlags extends IdentityFlags {
   cdp?: string;
   from?: string;
   tag?: string[];
@@ -20,7 +21,7 @@ export interface SaveFlags {
 }
 
 export function registerSave(program: Command, run: Run): void {
-  program
+  const command = program
     .command('save')
     .summary('save a session from a browser or a storage-state file')
     .description("Save a session from a running Chromium (--cdp), a Playwright storage-state file (--from), or the session's own recorded browser")
@@ -29,13 +30,15 @@ export function registerSave(program: Command, run: Run): void {
     .option('--from <file>', 'a Playwright storage-state JSON file (context.storageState({ path }))')
     .option('--tag <tag>', 'tag the session (repeatable; replaces the current tags)', collect)
     .option('--ttl <duration>', 'expire this long after saving, e.g. 12h or 7d')
-    .option('--metadata <json>', 'a JSON object stored with the session (replaces the current metadata)')
+    .option('--metadata <json>', 'a JSON object stored with the session (replaces the current metadata)');
+  addIdentityOptions(command)
     .addHelpText(
       'after',
       examples([
         ['raptor save acme-admin --cdp http://127.0.0.1:9222 --tag admin --ttl 12h', 'capture a browser you logged into'],
         ['raptor save acme-admin --from .auth/admin.json', 'adopt a Playwright storage-state file'],
         ['raptor save acme-admin', 'capture again from the browser `raptor launch` started'],
+        ["raptor save acme-admin --from state.json --user-agent 'Acme/1.0' --timezone Europe/Berlin", 'with the identity the login is bound to'],
       ]),
     )
     .action(run((cli, name: string, flags: SaveFlags) => saveSession(cli, name, flags)));
@@ -49,6 +52,7 @@ export async function saveSession(cli: CliContext, name: string, flags: SaveFlag
     ...(flags.ttl !== undefined ? { ttl: parseTtl(flags.ttl) } : {}),
     ...(flags.metadata !== undefined ? { metadata: parseMetadata(flags.metadata) } : {}),
   };
+  const change = identityChange(flags, cli.env);
   const fromFile = flags.from === undefined ? undefined : parseStorageState(await readJsonFile(flags.from, 'storage-state file'), flags.from);
   const info = await withManager(cli, {}, async (manager) => {
     let source: SaveSource;
@@ -63,7 +67,8 @@ export async function saveSession(cli: CliContext, name: string, flags: SaveFlag
       // Only the very browser the session recorded: a stranger on its port is refused (BROWSER_REPLACED).
       source = { recordedBrowser: true };
     }
-    await manager.save(name, source, options);
+    const identity = await identityFor(manager, name, change);
+    await manager.save(name, source, { ...options, ...(identity ? { identity } : {}) });
     return manager.info(name);
   });
   return sessionOutput(info, `Saved ${quote(name)}`);

@@ -1,6 +1,7 @@
 /** `raptor show <name>`: one session in full, its credentials masked unless `--reveal`. */
 import type { Command } from 'commander';
 import type { SessionRecord } from '../../core/record.js';
+import type { Identity } from '../../core/identity.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { maskRecord } from '../mask.js';
@@ -49,6 +50,7 @@ function describeRecord(record: SessionRecord, view: View): string {
       ['metadata', Object.keys(record.metadata).length > 0 ? JSON.stringify(record.metadata) : '-'],
     ]),
   ];
+  sections.push(describeIdentity(record.identity));
   sections.push(
     cookies.length === 0
       ? 'Cookies: none'
@@ -81,4 +83,25 @@ function describeRecord(record: SessionRecord, view: View): string {
     sections.push(`sessionStorage ${origin} (${lines.length}):${lines.length > 0 ? `\n${lines.join('\n')}` : ' empty'}`);
   }
   return sections.join('\n\n');
+}
+
+/** The identity as `show` prints it; `identity` is already masked unless `--reveal`. */
+function describeIdentity(identity: Identity | undefined): string {
+  if (!identity) return 'Identity: none (the browser\'s own)';
+  const { proxy, httpCredentials: basic, viewport, geolocation: geo } = identity;
+  const rows: [string, string | undefined][] = [
+    ['user agent', identity.userAgent],
+    ['locale', identity.locale],
+    ['timezone', identity.timezoneId],
+    ['viewport', viewport && `${viewport.width}x${viewport.height}`],
+    ['scale factor', identity.deviceScaleFactor?.toString()],
+    ['color scheme', identity.colorScheme],
+    ['geolocation', geo && `${geo.latitude}, ${geo.longitude}`],
+    ['permissions', identity.permissions?.join(', ')],
+    ['proxy', proxy && [proxy.server, proxy.username !== undefined ? `user ${proxy.username}` : '', proxy.password !== undefined ? `password ${proxy.password}` : '', proxy.bypass ? `bypass ${proxy.bypass}` : ''].filter(Boolean).join(', ')],
+    ['HTTP credentials', basic && `user ${basic.username}, password ${basic.password}${basic.origin ? `, for ${basic.origin}` : ''}`],
+    ...Object.entries(identity.extraHTTPHeaders ?? {}).map(([name, value]): [string, string] => ['header', `${name}: ${value}`]),
+  ];
+  const shown = rows.filter((row): row is [string, string] => row[1] !== undefined);
+  return `Identity:\n${formatFields(shown).replace(/^/gm, '  ')}`;
 }
