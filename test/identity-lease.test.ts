@@ -2,8 +2,9 @@
  * Issue 12: a fleet worker that leases a session opens a context that is that session, identity
  * included. A login bound to user agent, language, timezone and an authenticating proxy is saved
  * with its identity; a worker acquires it from the pool and opens `contextOptionsFor(lease.session)`
- * in its own browser: the identity app sees the same browser and keeps it logged in, through a
- * plain and an encrypted store. Control: the lease's storage state alone is logged out.
+ * in its own browser: the identity app sees the same browser and keeps it logged in, through the
+ * file store, an encrypted one, and PostgreSQL (its native acquire). Control: the lease's storage
+ * state alone is logged out.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContextOptions } from 'playwright-core';
@@ -19,12 +20,14 @@ import { logIn, whoAmI } from '../fixtures/identity-app/drive.js';
 import { startIdentityApp, type IdentityApp } from '../fixtures/identity-app/server.js';
 import { startForwardProxy, type ForwardProxy } from '../fixtures/proxy/forward-proxy.js';
 import { createRaptorEnv } from './helpers/env.js';
+import { assertPostgresReachable, randomTable, sql, storeUrl } from './helpers/postgres.js';
 
 let app: IdentityApp;
 let proxy: ForwardProxy;
 let browser: Browser;
 const envs: Awaited<ReturnType<typeof createRaptorEnv>>[] = [];
 const managers: SessionManager[] = [];
+const tables: string[] = [];
 
 beforeAll(async () => {
   app = await startIdentityApp();
@@ -35,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const manager of managers) await manager.close();
   for (const env of envs) await env.dispose();
+  for (const t of tables) await sql(`DROP TABLE IF EXISTS "${t}", "${t}_quarantine", "${t}_schema"`);
   await browser?.close();
   await Promise.all([app?.close(), proxy?.close()]);
 });
@@ -47,11 +51,18 @@ const identity = (): Identity => ({
 });
 
 /** A raptor home (encrypted or not) holding `user`'s login, made in a context of `identity()`, in the pool `fleet`. */
-async function savedLogin(user: string, encrypted: boolean) {
+async function savedLogin(user: string, store: 'file' | 'encrypted' | 'postgres') {
   const env = await createRaptorEnv();
   envs.push(env);
   let manager = env.manager;
-  if (encrypted) {
+  if (store === 'postgres') {
+    await assertPostgresReachable();
+    const table = randomTable('idlease');
+    tables.push(table);
+    manager = await SessionManager.open({ env: env.env, store: storeUrl(table), autoCleanup: false });
+    managers.push(manager);
+  }
+  if (store === 'encrypted') {
     await setSetting(env.manager.paths, 'encryption', 'on');
     manager = await SessionManager.open({ env: { ...env.env, RAPTOR_KEY: newKey().bytes.toString('base64') }, autoCleanup: false });
     managers.push(manager);
@@ -77,7 +88,7 @@ async function whoIn(options: BrowserContextOptions) {
 
 describe('a leased session opens as the browser it logged in with', () => {
   it('acquire, then contextOptionsFor(lease.session): logged in, through the proxy; the state alone is logged out', async () => {
-    const { manager } = await savedLogin('lea', false);
+    const { manager } = await savedLogin('lea', 'file');
     const lease = await manager.acquire({ tag: 'fleet', owner: 'worker-1', leaseMs: 30_000 });
     expect(lease?.session.identity).toEqual(identity());
     const forwarded = proxy.forwarded();
@@ -89,7 +100,7 @@ describe('a leased session opens as the browser it logged in with', () => {
   });
 
   it('works the same from an encrypted store, where the identity (proxy password included) is sealed with the state', async () => {
-    const { env, manager } = await savedLogin('enc', true);
+    const { env, manager } = await savedLogin('enc', 'encrypted');
     expect(manager).not.toBe(env.manager);
     const lease = await manager.acquire({ tag: 'fleet', owner: 'worker-2', leaseMs: 30_000 });
     expect(await whoIn(contextOptionsFor(lease!.session))).toEqual({ user: 'enc', reason: '' });
@@ -111,5 +122,13 @@ describe('a leased session opens as the browser it logged in with', () => {
     } finally {
       await raw.close();
     }
+  });
+
+  it('works the same from PostgreSQL, whose acquire is one statement of its own', async () => {
+    const { manager } = await savedLogin('pgl', 'postgres');
+    const lease = await manager.acquire({ tag: 'fleet', owner: 'worker-3', leaseMs: 30_000 });
+    expect(lease?.session.identity).toEqual(identity());
+    expect(await whoIn(contextOptionsFor(lease!.session))).toEqual({ user: 'pgl', reason: '' });
+    await lease!.release({ outcome: 'success' });
   });
 });
