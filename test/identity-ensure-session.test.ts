@@ -13,6 +13,9 @@ import { launchBrowser } from '../src/browser/launch.js';
 import { isRaptorError } from '../src/core/errors.js';
 import type { Identity } from '../src/core/identity.js';
 import { ensureSession, type EnsureSessionOptions } from '../src/playwright/ensure-session.js';
+import { defineRole } from '../src/playwright/roles.js';
+import { sessionContextOptions } from '../src/playwright/session-context-options.js';
+import { sessionStatePath } from '../src/playwright/state-path.js';
 import { createRaptorEnv } from './helpers/env.js';
 
 const berlin: Identity = { userAgent: 'RaptorEnsure/1.0', locale: 'de-DE', timezoneId: 'Europe/Berlin' };
@@ -91,5 +94,23 @@ describe('ensureSession with an identity', () => {
     const error = await ensureSession('bad', options({ timezoneId: '' } as Identity)).catch((e: unknown) => e);
     expect(isRaptorError(error, 'INVALID_INPUT'), String(error)).toBe(true);
     expect((error as Error).message).toMatch(/identity\.timezoneId/);
+  });
+});
+
+describe('sessionContextOptions(role), for a config whose projects read a state file', () => {
+  it('gives the state file and the declared role’s identity; an undeclared role is NOT_FOUND with the way out', () => {
+    const env = { RAPTOR_HOME: '/tmp/raptor-home-of-nobody' };
+    defineRole('scoped-buyer', { login: async () => undefined, identity: berlin });
+    expect(sessionContextOptions('scoped-buyer', env)).toEqual({ ...berlin, storageState: sessionStatePath('scoped-buyer', env) });
+    defineRole('scoped-plain', { login: async () => undefined });
+    expect(sessionContextOptions('scoped-plain', env)).toEqual({ storageState: sessionStatePath('scoped-plain', env) });
+    let error: unknown;
+    try {
+      sessionContextOptions('never-declared', env);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isRaptorError(error, 'NOT_FOUND')).toBe(true);
+    expect((error as Error).message).toMatch(/Import the file that declares your roles/);
   });
 });
