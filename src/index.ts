@@ -41,6 +41,8 @@ export type { PoolStats } from './store/pool.js';
 export { exportRecords, importRecords, parseBundle } from './maintenance/transfer.js';
 export type { ImportResult } from './maintenance/transfer.js';
 export { findBrowser, chromiumArgs } from './browser/find.js';
+export { contextOptionsFor, identityContextOptions } from './browser/context-options.js';
+export type { Identity } from './core/identity.js';
 export { launchKeepAlive, stopKeepAlive } from './browser/keep-alive.js';
 export type { KeptAliveBrowser } from './browser/keep-alive.js';
 export { probeCdp } from './browser/connect.js';

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContextOptions } from 'playwright-core';
 import { chromiumArgs, findBrowserSync } from '../src/browser/find.js';
-import { startIdentityApp, IDENTITY_PASSWORD, type IdentityApp } from '../fixtures/identity-app/server.js';
+import { startIdentityApp, type IdentityApp } from '../fixtures/identity-app/server.js';
+import { logIn as logInPage, whoAmI } from '../fixtures/identity-app/drive.js';
 import { startForwardProxy, type ForwardProxy } from '../fixtures/proxy/forward-proxy.js';
 
 type State = Awaited<ReturnType<import('playwright-core').BrowserContext['storageState']>>;
@@ -39,10 +40,7 @@ const through = (p: ForwardProxy, password = 'proxy-secret') => ({ server: p.url
 async function whoIs(options: BrowserContextOptions): Promise<{ user: string; reason: string }> {
   const context = await browser.newContext(options);
   try {
-    const page = await context.newPage();
-    await page.goto(`${app.url}/me`);
-    await page.waitForFunction(() => document.getElementById('user')?.textContent !== '…');
-    return { user: await page.locator('#user').innerText(), reason: await page.locator('#reason').innerText() };
+    return await whoAmI(await context.newPage(), app.url);
   } finally {
     await context.close();
   }
@@ -51,12 +49,7 @@ async function whoIs(options: BrowserContextOptions): Promise<{ user: string; re
 async function logIn(options: BrowserContextOptions): Promise<State> {
   const context = await browser.newContext(options);
   try {
-    const page = await context.newPage();
-    await page.goto(`${app.url}/login`);
-    await page.fill('#username', 'ida');
-    await page.fill('#password', IDENTITY_PASSWORD);
-    await page.click('#submit');
-    await page.waitForURL('**/me');
+    await logInPage(await context.newPage(), app.url, 'ida');
     return await context.storageState();
   } finally {
     await context.close();

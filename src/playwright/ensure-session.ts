@@ -34,6 +34,9 @@ import { sessionExpired } from '../core/validate.js';
 import { missingLoginEvidence } from './login-evidence.js';
 import { checkOnce } from './check-flight.js';
 import { VERIFIED_REUSE_MS, clearFailed, failedSince, recentlyVerified, stampFailed, stampVerified } from './login-stamps.js';
+import { identityProblem, loginContextOptions, roleIdentity } from './role-identity.js';
+import { contextOptionsFor, identityContextOptions } from '../browser/context-options.js';
+import type { Identity } from '../core/identity.js';
 
 export interface RoleOptions {
   /** Logs in from a blank page. Relative URLs resolve against `contextOptions.baseURL`. */
@@ -56,6 +59,15 @@ export interface RoleOptions {
    * another worker's login). @default 60_000
    */
   loginTimeout?: number;
+  /**
+   * The browser the login is bound to (user agent, locale, timezone, proxy…; Playwright's
+   * `BrowserContextOptions` names). The login, every check and every test context of the role get
+   * it, and it is saved with the session. A saved session logged in with another identity (the
+   * role's changed) is logged in again. In Playwright Test it wins over the config's `use`
+   * (device presets included); a spec's `test.use({ userAgent })` wins over it.
+   * @default none: Playwright's defaults
+   */
+  identity?: Identity;
   /** Re-save the state after each passing test (apps that rotate refresh tokens on every load). @default false */
   rotate?: boolean;
   /**
@@ -86,6 +98,11 @@ export interface EnsuredSession {
   reason?: string;
   /** A Playwright storage-state file of this session (for `use.storageState`), refreshed by this call. */
   statePath: string;
+  /**
+   * `newContext()` options of a context that is this session: its state and identity
+   * (`contextOptionsFor(record)`). sessionStorage is not among them (`addSessionStorage`).
+   */
+  contextOptions: BrowserContextOptions;
 }
 
 export { sessionStatePath } from './state-path.js';
@@ -116,7 +133,7 @@ export async function ensureSessionWith(name: string, options: Omit<EnsureSessio
       const passed = await checkOnce(work.home, first!, async () => runCheck(await work.getBrowser(), first!, options));
       if (!passed) problem = CHECK_FAILED;
     }
-    if (!problem) return { record: first!, loggedIn: false, statePath: await writeStateFile(manager, first!) };
+    if (!problem) return await ensured(manager, first!, false);
     return await logInUnderLock(work, first, problem);
   } finally {
     if (!options.manager) await manager.close();
@@ -139,6 +156,9 @@ export interface RoleWork {
 
 export function roleWork(name: string, options: Omit<EnsureSessionOptions, 'browser'>, manager: SessionManager, getBrowser: () => Promise<Browser>): RoleWork {
   const maxAgeMs = options.maxAge === undefined ? undefined : parseDuration(options.maxAge, 'maxAge');
+  const identity = roleIdentity(name, options.identity);
+  loginContextOptions(name, identity, options.contextOptions); // a conflict fails before anything runs
+  options = { ...options, identity };
   return { name, options, manager, home: manager.paths.home, maxAgeMs, reuseCheckFor: options.reuseCheckFor ?? VERIFIED_REUSE_MS, getBrowser };
 }
 
@@ -159,7 +179,7 @@ export async function findReusable(manager: SessionManager, name: string): Promi
 /** Why `record` cannot be reused without asking the browser, or `undefined`. */
 export function savedProblem(work: RoleWork, record: SessionRecord | undefined): string | undefined {
   if (!record) return 'no saved session';
-  return staleReason(record, work.maxAgeMs, work.options.authCookies, work.options.check !== undefined);
+  return identityProblem(record, work.options.identity) ?? staleReason(record, work.maxAgeMs, work.options.authCookies, work.options.check !== undefined);
 }
 
 /** True when `record` must pass `check()` before use: a check is declared and no recent one covers this revision. */
@@ -191,14 +211,14 @@ export async function logInUnderLock(work: RoleWork, first: SessionRecord | unde
       // Another worker may have logged in while we waited for the lock.
       const current = await findReusable(manager, name);
       if (current && current.revision !== first?.revision && (await usable(current, waitingSince))) {
-        return { record: current, loggedIn: false, statePath: await writeStateFile(manager, current) };
+        return await ensured(manager, current, false);
       }
       // ...or tried and failed: that failure is ours too, rather than a second wait for a hung login.
       const failed = failedSince(home, name, waitingSince);
       if (failed) throw new RaptorError('LOGIN_FAILED', `Another worker's login of \`${name}\` failed while this one waited for it: ${failed}`);
       try {
         const captured = await runLogin(await work.getBrowser(), name, options, loginTimeout);
-        const candidate = { ...(first ?? {}), storageState: captured.storageState, sessionStorage: captured.sessionStorage } as SessionRecord;
+        const candidate = { ...(first ?? {}), storageState: captured.storageState, sessionStorage: captured.sessionStorage, identity: options.identity } as SessionRecord;
         const noEvidence = missingLoginEvidence(candidate.storageState, candidate.sessionStorage, options.authCookies);
         if (noEvidence && !options.check) {
           throw new RaptorError(
@@ -214,10 +234,11 @@ export async function logInUnderLock(work: RoleWork, first: SessionRecord | unde
         }
         const record = await manager.save(name, { storageState: captured.storageState, sessionStorage: captured.sessionStorage }, {
           expiresAt: work.maxAgeMs === undefined ? null : new Date(Date.now() + work.maxAgeMs),
+          identity: options.identity ?? null,
         });
         await stampVerified(home, record);
         await clearFailed(home, name);
-        return { record, loggedIn: true, reason: firstProblem, statePath: await writeStateFile(manager, record) };
+        return { ...(await ensured(manager, record, true)), reason: firstProblem };
       } catch (error) {
         if (error instanceof RaptorError && error.code === 'LOGIN_FAILED') await stampFailed(home, name, error.message);
         throw error;
@@ -249,15 +270,15 @@ export function staleReason(record: SessionRecord, maxAgeMs: number | undefined,
   return undefined;
 }
 
-/** Opens a context holding `record`'s state (with its sessionStorage). */
-export async function contextWithSession(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage'>, contextOptions: BrowserContextOptions = {}): Promise<BrowserContext> {
-  const context = await browser.newContext({ ...contextOptions, storageState: toPlaywrightState(record.storageState) });
+/** Opens a context holding `record`'s state (with its sessionStorage) and identity. */
+export async function contextWithSession(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage' | 'identity'>, contextOptions: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ ...identityContextOptions(record.identity, contextOptions), storageState: toPlaywrightState(record.storageState) });
   await addSessionStorage(context, record.sessionStorage);
   return context;
 }
 
 /** `check()` on a fresh context holding `record` (closed again). */
-export async function runCheck(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage'>, options: EnsureSessionOptions): Promise<boolean> {
+export async function runCheck(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage' | 'identity'>, options: EnsureSessionOptions): Promise<boolean> {
   const context = await contextWithSession(browser, record, options.contextOptions);
   try {
     return await checkPage(await context.newPage(), options, options.contextOptions);
@@ -278,7 +299,7 @@ export async function checkPage(page: Page, options: RoleOptions, contextOptions
 }
 
 async function runLogin(browser: Browser, name: string, options: EnsureSessionOptions, timeoutMs: number) {
-  const context = await browser.newContext(options.contextOptions);
+  const context = await browser.newContext(loginContextOptions(name, options.identity, options.contextOptions));
   let timer: NodeJS.Timeout | undefined;
   try {
     const page = await context.newPage();
@@ -299,6 +320,11 @@ async function runLogin(browser: Browser, name: string, options: EnsureSessionOp
     clearTimeout(timer);
     await context.close(); // also ends a login still hanging in this context
   }
+}
+
+/** What `ensureSession` returns for `record`, with its state file written. */
+async function ensured(manager: SessionManager, record: SessionRecord, loggedIn: boolean): Promise<EnsuredSession> {
+  return { record, loggedIn, statePath: await writeStateFile(manager, record), contextOptions: contextOptionsFor(record) };
 }
 
 /**

@@ -21,6 +21,7 @@
  */
 import { test as base, expect } from '@playwright/test';
 import type { BrowserContext, BrowserContextOptions, FullConfig, Page, TestInfo } from '@playwright/test';
+import type { Identity } from '../core/identity.js';
 import { chromiumArgs, findBrowserSync } from '../browser/find.js';
 import { toPlaywrightState } from '../browser/launch.js';
 import { addSessionStorage } from '../browser/session-storage.js';
@@ -32,6 +33,7 @@ import type { TestPlan, WorkerSessions } from './worker-sessions.js';
 export { expect };
 export { defineRole } from './roles.js';
 export { sessionStatePath } from './state-path.js';
+export { sessionContextOptions } from './session-context-options.js';
 export type { EnsureSessionOptions, EnsuredSession, RoleOptions } from './ensure-session.js';
 export type { SessionsSetupOptions } from './global-setup.js';
 
@@ -85,6 +87,10 @@ interface InternalTestFixtures {
   _raptorPlan: TestPlan;
   /** Set up before the context whenever the test uses `page` (see the `page` fixture). */
   _raptorPageWanted: void;
+  /** The identity of the test's session (its record's: the role's, once resolved), for the option fixtures below. */
+  _raptorIdentity: Identity | undefined;
+  /** The test's own options (`test.use`) give its context another identity than its session's. */
+  _raptorIdentityOverridden: boolean;
 }
 
 export const test = base.extend<RaptorTestOptions & InternalTestFixtures, RaptorWorkerOptions & { raptorSessions: WorkerSessions }>({
@@ -125,28 +131,60 @@ export const test = base.extend<RaptorTestOptions & InternalTestFixtures, Raptor
   storageState: async ({ session, storageState, raptorSessions, baseURL, _raptorPlan }, use, testInfo) => {
     if (!session) return use(storageState);
     // A check still to run is left to `context` (or `page`, when the test uses one: it runs there).
-    const resolved = await notCharged(testInfo, loginBudget(session), raptorSessions.get(session, contextOptionsFor(baseURL), true));
+    const resolved = await notCharged(testInfo, loginBudget(session), raptorSessions.get(session, baseOptions(baseURL), true));
     _raptorPlan.record = resolved.record;
     _raptorPlan.pending = !resolved.verified;
     await use(toPlaywrightState(resolved.record.storageState));
   },
 
-  context: async ({ context, session, raptorSessions, baseURL, _raptorPlan }, use, testInfo) => {
+  // The session's identity on the test's context. These replace Playwright's option fixtures as
+  // plain fixtures (not options), so the config's `use` (a device preset too) sets what they get
+  // as the value beneath, and the identity wins over it; a spec's `test.use({ userAgent })` comes
+  // after and wins over the identity, for a test that wants to see another browser.
+  _raptorIdentity: [
+    async ({ session, storageState, _raptorPlan }, use) => {
+      void storageState; // set up first: it resolves the session and puts its record in the plan
+      await use(session ? _raptorPlan.record?.identity : undefined);
+    },
+    { box: true },
+  ],
+  userAgent: async ({ userAgent, _raptorIdentity }, use) => use(_raptorIdentity?.userAgent ?? userAgent),
+  locale: async ({ locale, _raptorIdentity }, use) => use(_raptorIdentity?.locale ?? locale),
+  timezoneId: async ({ timezoneId, _raptorIdentity }, use) => use(_raptorIdentity?.timezoneId ?? timezoneId),
+  viewport: async ({ viewport, _raptorIdentity }, use) => use(_raptorIdentity?.viewport ?? viewport),
+  deviceScaleFactor: async ({ deviceScaleFactor, _raptorIdentity }, use) => use(_raptorIdentity?.deviceScaleFactor ?? deviceScaleFactor),
+  colorScheme: async ({ colorScheme, _raptorIdentity }, use) => use(_raptorIdentity?.colorScheme ?? colorScheme),
+  geolocation: async ({ geolocation, _raptorIdentity }, use) => use(_raptorIdentity?.geolocation ?? geolocation),
+  permissions: async ({ permissions, _raptorIdentity }, use) => use(_raptorIdentity?.permissions ?? permissions),
+  extraHTTPHeaders: async ({ extraHTTPHeaders, _raptorIdentity }, use) => use(_raptorIdentity?.extraHTTPHeaders ?? extraHTTPHeaders),
+  httpCredentials: async ({ httpCredentials, _raptorIdentity }, use) => use(_raptorIdentity?.httpCredentials ?? httpCredentials),
+  proxy: async ({ proxy, _raptorIdentity }, use) => use(_raptorIdentity?.proxy ?? proxy),
+  _raptorIdentityOverridden: [
+    async ({ _raptorIdentity, userAgent, locale, timezoneId, viewport, deviceScaleFactor, colorScheme, geolocation, permissions, extraHTTPHeaders, httpCredentials, proxy }, use) => {
+      const final: Record<string, unknown> = { userAgent, locale, timezoneId, viewport, deviceScaleFactor, colorScheme, geolocation, permissions, extraHTTPHeaders, httpCredentials, proxy };
+      await use(Object.entries(_raptorIdentity ?? {}).some(([field, value]) => JSON.stringify(final[field]) !== JSON.stringify(value)));
+    },
+    { box: true },
+  ],
+
+  context: async ({ context, session, raptorSessions, baseURL, _raptorPlan, _raptorIdentityOverridden }, use, testInfo) => {
     if (!session) return use(context);
-    if (_raptorPlan.pending && !_raptorPlan.pageWanted) {
-      await notCharged(testInfo, loginBudget(session), raptorSessions.verifyContext(session, context, _raptorPlan, contextOptionsFor(baseURL)));
+    // A test that overrides its identity would fail the check in its own page and log the role in
+    // again for nothing: its check runs in a context of the session's own identity instead.
+    if (_raptorPlan.pending && (!_raptorPlan.pageWanted || _raptorIdentityOverridden)) {
+      await notCharged(testInfo, loginBudget(session), raptorSessions.verifyContext(session, context, _raptorPlan, baseOptions(baseURL)));
     }
     _raptorPlan.sessionStorageScript = await addSessionStorage(context, _raptorPlan.record!.sessionStorage);
     await use(context);
     if (roleOptions(session)?.rotate && testInfo.status === testInfo.expectedStatus && testInfo.status === 'passed') {
-      await raptorSessions.rotate(session, _raptorPlan.record!, context, contextOptionsFor(baseURL));
+      await raptorSessions.rotate(session, _raptorPlan.record!, context, baseOptions(baseURL));
     }
   },
 
   page: async ({ _raptorPageWanted, page, session, raptorSessions, baseURL, _raptorPlan }, use, testInfo) => {
     void _raptorPageWanted;
     if (session && _raptorPlan.pending) {
-      await notCharged(testInfo, loginBudget(session), raptorSessions.verifyInPage(session, page, _raptorPlan, contextOptionsFor(baseURL)));
+      await notCharged(testInfo, loginBudget(session), raptorSessions.verifyInPage(session, page, _raptorPlan, baseOptions(baseURL)));
     }
     await use(page);
   },
@@ -154,7 +192,7 @@ export const test = base.extend<RaptorTestOptions & InternalTestFixtures, Raptor
   sessions: async ({ browser, raptorSessions, baseURL }, use, testInfo) => {
     const { contextWithSession } = await import('./ensure-session.js');
     const opened: BrowserContext[] = [];
-    const contextOptions = contextOptionsFor(baseURL);
+    const contextOptions = baseOptions(baseURL);
     const context = async (role: string): Promise<BrowserContext> => {
       const { record } = await notCharged(testInfo, loginBudget(role), raptorSessions.get(role, contextOptions, false));
       const created = await contextWithSession(browser, record, contextOptions);
@@ -166,7 +204,7 @@ export const test = base.extend<RaptorTestOptions & InternalTestFixtures, Raptor
   },
 });
 
-const contextOptionsFor = (baseURL: string | undefined): BrowserContextOptions => (baseURL ? { baseURL } : {});
+const baseOptions = (baseURL: string | undefined): BrowserContextOptions => (baseURL ? { baseURL } : {});
 
 /**
  * The most a role's resolution can take: waiting for another worker's login (the lock gives up
