@@ -6,8 +6,7 @@
 import type { BrowserContextOptions } from 'playwright-core';
 import type { Identity } from '../core/identity.js';
 import { RaptorError } from '../core/errors.js';
-import type { SessionRecord } from '../core/record.js';
-import { toPlaywrightState } from './launch.js';
+import type { SessionRecord, StorageState } from '../core/record.js';
 
 /** `newContext()` options that give a context `identity` (none: `{}`). Options the caller gives win. */
 export function identityContextOptions(identity: Identity | undefined, overrides: BrowserContextOptions = {}): BrowserContextOptions {
@@ -26,4 +25,11 @@ export function contextOptionsFor(record: Pick<SessionRecord, 'name' | 'storageS
     throw new RaptorError('ENCRYPTION_KEY', `Session \`${record.name}\` is still sealed: read it through a manager or store opened with its key (RAPTOR_KEY or the key file).`);
   }
   return { ...identityContextOptions(record.identity), storageState: toPlaywrightState(record.storageState) };
+}
+
+/** Playwright's own storage state type. raptor's schema is looser (it keeps keys Playwright adds later). */
+export type PlaywrightStorageState = Exclude<NonNullable<BrowserContextOptions['storageState']>, string>;
+
+export function toPlaywrightState(state: StorageState): PlaywrightStorageState {
+  return state as PlaywrightStorageState;
 }

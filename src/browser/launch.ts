@@ -5,12 +5,14 @@
  * proxy with its password: Chromium takes a proxy per context under Playwright, which answers the
  * proxy's challenge itself).
  */
-import type { Browser, BrowserContext, BrowserContextOptions } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { RaptorError } from '../core/errors.js';
 import type { BrowserType, SessionStorageMap, StorageState } from '../core/record.js';
 import { chromiumArgs, findBrowser, installHint } from './find.js';
 import { addSessionStorage } from './session-storage.js';
-import { identityContextOptions } from './context-options.js';
+import { identityContextOptions, toPlaywrightState } from './context-options.js';
+
+export { toPlaywrightState, type PlaywrightStorageState } from './context-options.js';
 import type { Identity } from '../core/identity.js';
 
 export interface BrowserLaunchOptions {
@@ -32,12 +34,6 @@ export interface SavedState {
   identity?: Identity;
 }
 
-/** Playwright's own storage state type. raptor's schema is looser (it keeps keys Playwright adds later). */
-export type PlaywrightStorageState = Exclude<NonNullable<BrowserContextOptions['storageState']>, string>;
-
-export function toPlaywrightState(state: StorageState): PlaywrightStorageState {
-  return state as PlaywrightStorageState;
-}
 
 export async function launchBrowser(browserType: BrowserType, options: BrowserLaunchOptions = {}): Promise<Browser> {
   const playwright = await import('playwright-core');
