@@ -2,7 +2,8 @@
  * Attack, class 4 (issue 9): secrets in output. A session is planted with a distinctive secret in
  * every place a credential can live (cookie, localStorage, sessionStorage, IndexedDB value and key,
  * OPFS file contents, a passkey's private key and user handle, keys Playwright may add later at
- * four levels, a CDP URL's `user:pass@` and `?token=`), next to corrupt files holding secrets and
+ * four levels, a CDP URL's `user:pass@` and `?token=`, the identity's proxy password, HTTP
+ * credentials and header value, which a kept-alive restore hands to raptor's proxy relay), next to corrupt files holding secrets and
  * PostgreSQL store URLs with a password (server up, port refused, no such database, no such role).
  * Then every CLI command runs at several log levels, with and without `--json`, and stdout, stderr
  * and every file raptor wrote outside the session files are searched. Only `show --reveal` and
@@ -73,6 +74,10 @@ const STATE_SECRETS = {
   futureIndexedDb: make('fi'),
   cdpToken: make('tk'),
   cdpPassword: make('pw'),
+  // The session's identity (issue 12): a proxy password, HTTP credentials, a header value.
+  proxyPassword: make('pp'),
+  httpPassword: make('hp'),
+  headerValue: make('hv'),
 };
 /** Secrets outside a valid session: in corrupt files, config, store URLs. */
 const OTHER_SECRETS = {
@@ -212,8 +217,16 @@ describe('attack: no secret in any output', () => {
     const port = await deadPort();
     const cdpUrl = `ws://cdpuser:${STATE_SECRETS.cdpPassword}@127.0.0.1:${port}/devtools/browser/0f0f?token=${STATE_SECRETS.cdpToken}`;
     const badCdp = `http://robot:${OTHER_SECRETS.badCdpPassword}@127.0.0.1:${port}/?token=${OTHER_SECRETS.badCdpToken}`;
+    // A kept-alive restore of it starts raptor's proxy relay with that password: the relay's
+    // output and files are scanned too (its upstream is a dead port: nothing is ever loaded).
+    const identity = {
+      userAgent: 'RaptorSecrets/1.0',
+      proxy: { server: `http://127.0.0.1:${port}`, username: 'proxy-user', password: STATE_SECRETS.proxyPassword },
+      httpCredentials: { username: 'basic-user', password: STATE_SECRETS.httpPassword },
+      extraHTTPHeaders: { Authorization: `Bearer ${STATE_SECRETS.headerValue}` },
+    };
     const record = {
-      ...newRecord('rich', plantedState() as never, { cdpUrl, sessionStorage: { [ORIGIN]: { tab: STATE_SECRETS.sessionStorage } }, tags: ['planted'], metadata: { team: 'qa' } }),
+      ...newRecord('rich', plantedState() as never, { cdpUrl, sessionStorage: { [ORIGIN]: { tab: STATE_SECRETS.sessionStorage } }, tags: ['planted'], metadata: { team: 'qa' }, identity }),
       futureSecret: STATE_SECRETS.futureTopLevel,
     };
     // `pristine` is touched by no command: `show --reveal` of it proves the scan can see.
