@@ -226,4 +226,11 @@ describe('what every attach sets again (the connection-bound part of an identity
     expect(reattached.mode).toBe('reattached');
     expect(await report(reattached.context)).toEqual(expected);
   });
+
+  it('on the relaunch in an owned browser (context options)', async () => {
+    await env.manager.save('attach-owned', { storageState: { cookies: [], origins: [] } }, { identity: attachIdentity() });
+    const owned = track(await env.manager.restore('attach-owned', { launchOptions: launchOptions() }));
+    expect(owned.mode).toBe('relaunched');
+    expect(await report(owned.context)).toEqual(expected);
+  });
 });
