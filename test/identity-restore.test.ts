@@ -117,6 +117,17 @@ describe('identity on every restore path: still logged in at an app that binds t
     expect(await whoIs(relaunched.context)).toEqual({ user: 'anonymous', reason: 'userAgent changed' });
   });
 
+  it('control: a kept-alive relaunch with a wrong proxy password is refused by the proxy, never logged in', async () => {
+    await loggedInSession('kept-wrong', identity());
+    const wrong: Identity = { ...identity(), proxy: { server: authed.url, username: 'alice', password: 'not-the-password' } };
+    const refused = authed.refused();
+    const relaunched = track(await env.manager.restore('kept-wrong', { keepAlive: true, identity: wrong, launchOptions: launchOptions() }));
+    const page = await relaunched.context.newPage();
+    const loaded = await page.goto(`${app.url}/me`).then((response) => response?.status(), (error: Error) => error.message);
+    expect(loaded === 502 || typeof loaded === 'string', String(loaded)).toBe(true); // the relay's 502, or a failed load
+    expect(authed.refused()).toBeGreaterThan(refused);
+  });
+
   it('after a relaunch in an owned browser, through a proxy that wants a password', async () => {
     await loggedInSession('owned', identity());
     const before = authed.forwarded();
