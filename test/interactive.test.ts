@@ -59,6 +59,26 @@ describe('open a session for a person and save it back', () => {
     expect(site.loginCount()).toBe(1);
   });
 
+  it('leaves Ctrl-C and SIGTERM to raptor: Playwright must not close the browser before the state is saved', async () => {
+    // Playwright's own handlers (installed at launch unless told not to) closed the browser at the
+    // same signal raptor saves on; on a loaded machine they won: `saved: false`, or a failed launch.
+    const listeners = (): number[] => [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+    const before = listeners();
+    let during: number[] = [];
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const result = await openInteractive(env.manager, 'signals', {
+      launchOptions: headless,
+      stop: stopped,
+      onReady: () => {
+        during = listeners();
+        stop();
+      },
+    });
+    expect(during).toEqual(before);
+    expect(result.session).toBeDefined();
+  });
+
   it('raptor open saves on SIGTERM and reports it as JSON', async () => {
     const cli = await startCli(['open', 'from-cli', `${site.url}/`, '--headless', '--json'], { env: { RAPTOR_HOME: env.home, RAPTOR_BROWSER: testBrowser() } });
     const deadline = Date.now() + 30_000;

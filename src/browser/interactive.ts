@@ -32,7 +32,7 @@ export interface Browsed {
 
 /** The state the person ends with, loaded from `state` (a blank state for a new session). */
 export async function browseInteractively(state: SavedState, options: InteractiveOptions = {}): Promise<Browsed> {
-  const { browser, context } = await launchWithState(state, { headless: false, ...options.launchOptions });
+  const { browser, context } = await launchWithState(state, { headless: false, ...options.launchOptions, callerHandlesSignals: true });
   let latest: Captured | undefined;
   let snapshots = 0;
   // Captures run one after another, so an older capture can never land after a newer one.

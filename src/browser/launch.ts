@@ -24,6 +24,12 @@ export interface BrowserLaunchOptions {
   args?: string[];
   /** @default 30_000 */
   timeoutMs?: number;
+  /**
+   * The caller stops on Ctrl-C / SIGTERM itself and saves the browser's state first (`raptor
+   * open`). Playwright's own handlers would close the browser at the same signal, racing that
+   * save: the state was lost, or the launch failed. @default false
+   */
+  callerHandlesSignals?: boolean;
 }
 
 export interface SavedState {
@@ -39,12 +45,13 @@ export async function launchBrowser(browserType: BrowserType, options: BrowserLa
   const playwright = await import('playwright-core');
   const headless = options.headless ?? true;
   const timeout = options.timeoutMs ?? 30_000;
+  const signals = options.callerHandlesSignals ? { handleSIGINT: false, handleSIGTERM: false } : {};
   try {
     if (browserType === 'chromium') {
       const executablePath = options.executablePath ?? (await findBrowser()).executablePath;
-      return await playwright.chromium.launch({ executablePath, headless, timeout, args: [...chromiumArgs(), ...(options.args ?? [])] });
+      return await playwright.chromium.launch({ executablePath, headless, timeout, ...signals, args: [...chromiumArgs(), ...(options.args ?? [])] });
     }
-    return await playwright[browserType].launch({ headless, timeout, args: options.args });
+    return await playwright[browserType].launch({ headless, timeout, ...signals, args: options.args });
   } catch (error) {
     if (error instanceof RaptorError) throw error;
     const message = (error as Error).message;
