@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { chromiumArgs } from '../src/browser/find.js';
 import { identityContextOptions } from '../src/browser/context-options.js';
-import { startIdentityApp, IDENTITY_PASSWORD, type IdentityApp } from '../fixtures/identity-app/server.js';
+import { startIdentityApp, type IdentityApp } from '../fixtures/identity-app/server.js';
+import { logIn as logInAt, whoAmI } from '../fixtures/identity-app/drive.js';
 import { startForwardProxy, type ForwardProxy } from '../fixtures/proxy/forward-proxy.js';
 import { serve } from '../fixtures/http/serve.js';
 import { readKeepAlive, runningKeepAlive } from '../src/browser/keep-alive.js';
@@ -54,20 +55,14 @@ function track(session: RestoredSession): RestoredSession {
 
 async function logIn(context: BrowserContext): Promise<void> {
   const page = await context.newPage();
-  await page.goto(`${app.url}/login`);
-  await page.fill('#username', 'ida');
-  await page.fill('#password', IDENTITY_PASSWORD);
-  await page.click('#submit');
-  await page.waitForURL('**/me');
+  await logInAt(page, app.url, 'ida');
   await page.close();
 }
 
 async function whoIs(context: BrowserContext): Promise<{ user: string; reason: string }> {
   const page = await context.newPage();
   try {
-    await page.goto(`${app.url}/me`);
-    await page.waitForFunction(() => document.getElementById('user')?.textContent !== '…');
-    return { user: await page.locator('#user').innerText(), reason: await page.locator('#reason').innerText() };
+    return await whoAmI(page, app.url);
   } finally {
     await page.close();
   }

@@ -21,6 +21,7 @@ import { probeCdp } from './connect.js';
 import { chromiumArgs } from './find.js';
 import { chromiumLaunchFor, launchFingerprint, type Identity } from '../core/identity.js';
 import { bootTimeMs, processStartTicks } from './process-start.js';
+import { killGroup, stopGroup } from './process-group.js';
 import { needsProxyRelay, startProxyRelay, stopProxyRelay, type StartedRelay } from './proxy-relay.js';
 
 export { processStartTicks } from './process-start.js';
@@ -209,10 +210,7 @@ const START_SLACK_MS = 60_000;
 export async function stopKeepAlive(profileDir: string, timeoutMs = 5000): Promise<boolean> {
   const info = await runningKeepAlive(profileDir);
   if (info) {
-    killGroup(info.pid, 'SIGTERM');
-    const grace = deadline(timeoutMs);
-    while (isAlive(info.pid) && !grace.expired()) await sleep(50);
-    if (isAlive(info.pid)) killGroup(info.pid, 'SIGKILL');
+    await stopGroup(info.pid, timeoutMs);
   }
   await rm(join(profileDir, KEEP_ALIVE_FILE), { force: true });
   // After the browser: its proxy relay (which would exit within a second by itself, but a stop is a stop).
@@ -234,11 +232,3 @@ export async function stopAndRemoveProfile(profileDir: string): Promise<boolean>
   return stopped;
 }
 
-/** Signals the browser's whole process group (renderers, GPU and utility processes too). */
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch (error) {
-    if (errnoCode(error) !== 'ESRCH') throw error;
-  }
-}

@@ -25,7 +25,7 @@ import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { deadline, sleep, withTimeout } from '../core/deadline.js';
+import { withTimeout } from '../core/deadline.js';
 import { RaptorError, errnoCode, isRaptorError } from '../core/errors.js';
 import type { Identity } from '../core/identity.js';
 import { redactUrl } from '../core/redact-url.js';
@@ -34,6 +34,7 @@ import { isAlive } from '../fs/file-lock.js';
 import { fsFault } from '../fs/fs-errors.js';
 import { readJsonObjectSync } from '../fs/json-file.js';
 import { processStartTicks } from './process-start.js';
+import { killGroup, stopGroup } from './process-group.js';
 
 export const PROXY_RELAY_FILE = 'raptor-proxy-relay.json';
 /** The relay's stderr: start failures and "proxy authentication failed", never a credential. */
@@ -227,19 +228,9 @@ export async function stopProxyRelay(profileDir: string, timeoutMs = 5000): Prom
   if (!record) return false;
   const ours = isOwnRelayRunning(record, profileDir);
   if (ours) {
-    killGroup(record.pid, 'SIGTERM');
-    const grace = deadline(timeoutMs);
-    while (isAlive(record.pid) && !grace.expired()) await sleep(25);
-    if (isAlive(record.pid)) killGroup(record.pid, 'SIGKILL');
+    await stopGroup(record.pid, timeoutMs);
   }
   await rm(join(profileDir, PROXY_RELAY_FILE), { force: true });
   return ours;
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch (error) {
-    if (errnoCode(error) !== 'ESRCH') throw error;
-  }
-}

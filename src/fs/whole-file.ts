@@ -8,12 +8,11 @@
  * A full disk, a quota or a killed process leaves the earlier file of that name whole and no
  * truncated one; the temp file is removed on every failure raptor sees.
  */
-import { randomBytes } from 'node:crypto';
 import { link, lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { RaptorError, errnoCode } from '../core/errors.js';
 import { fsError } from './fs-errors.js';
-import { syncDir } from './file-io.js';
+import { syncDir, tempNameFor } from './file-io.js';
 
 export interface WholeFileOptions {
   /** Replace a file of that name. Without it, an existing file is a `USAGE` error that names `--force`. */
@@ -22,7 +21,7 @@ export interface WholeFileOptions {
 
 /** Writes `chunks` to `path` as one whole file; returns the bytes written. */
 export async function writeWholeFile(path: string, chunks: Iterable<string> | AsyncIterable<string>, options: WholeFileOptions): Promise<number> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = join(dirname(path), tempNameFor(basename(path)));
   let bytes = 0;
   try {
     const handle = await open(temp, 'wx', 0o600);
