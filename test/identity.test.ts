@@ -80,7 +80,6 @@ describe('identity: what a session looks like to the server', () => {
       permissions: ['geolocation'],
       extraHTTPHeaders: full.extraHTTPHeaders,
       httpCredentials: full.httpCredentials,
-      proxyCredentials: { username: 'proxy-user', password: 'proxy-secret-789' },
     });
     expect(attachOnly({ userAgent: 'x' })).toEqual({});
   });

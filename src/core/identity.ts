@@ -80,12 +80,14 @@ export function acceptLanguage(locale: string): string {
   return base !== locale ? `${locale},${base}` : locale;
 }
 
-/** The part of `identity` a new connection to a kept-alive browser must set again, with the proxy's credentials. */
-export function attachOnly(identity: Identity | undefined): Pick<Identity, (typeof ATTACH_ONLY_FIELDS)[number]> & { proxyCredentials?: { username: string; password: string } } {
+/**
+ * The part of `identity` a new connection to a kept-alive browser must set again. Not the proxy's
+ * credentials: raptor's relay (`browser/proxy-relay.ts`) answers the proxy for as long as the browser lives.
+ */
+export function attachOnly(identity: Identity | undefined): Pick<Identity, (typeof ATTACH_ONLY_FIELDS)[number]> {
   if (!identity) return {};
   const out: ReturnType<typeof attachOnly> = {};
   for (const field of ATTACH_ONLY_FIELDS) if (identity[field] !== undefined) Object.assign(out, { [field]: identity[field] });
-  if (identity.proxy?.username !== undefined) out.proxyCredentials = { username: identity.proxy.username, password: identity.proxy.password ?? '' };
   return out;
 }
 

@@ -14,7 +14,6 @@
  * process that ask for the role right after it was verified reuse that verification instead of
  * checking again, and a worker that waited on the lock trusts any check made while it waited.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 // Types from the user's Playwright Test, the one package of theirs this entry is sure to share:
 // `playwright-core` may be a second copy when it was installed in the same step (see package.json).
@@ -26,8 +25,8 @@ import { HOME_DIRS, loginLockPath, playwrightStatePath } from '../env/paths.js';
 import { parseDuration } from '../core/duration.js';
 import { RaptorError, isRaptorError } from '../core/errors.js';
 import { SessionManager } from '../manager.js';
-import { ownDirs } from '../fs/territory.js';
-import type { SessionRecord } from '../core/record.js';
+import { ownDirs, readOwnFile } from '../fs/territory.js';
+import { MAX_FILE_BYTES, type SessionRecord } from '../core/record.js';
 import { writeFileAtomic } from '../fs/file-io.js';
 import { withLock } from '../fs/file-lock.js';
 import { sessionExpired } from '../core/validate.js';
@@ -336,20 +335,15 @@ export async function writeStateFile(manager: SessionManager, record: SessionRec
   const path = playwrightStatePath(manager.paths.home, record.name);
   ownDirs(manager.paths.home, [HOME_DIRS.playwright]); // territory: never a link out of RAPTOR_HOME
   const text = `${JSON.stringify(record.storageState, null, 2)}\n`;
-  if (readOwnFile(path) !== text) await writeFileAtomic(dirname(path), basename(path), text);
+  if (currentText(path) !== text) await writeFileAtomic(dirname(path), basename(path), text);
   return path;
 }
 
-/** The file's text when it is a plain file of ours (not a link), else `undefined`: anything else is rewritten. */
-function readOwnFile(path: string): string | undefined {
+/** The file's text when it is a plain file of ours, else `undefined`: a link, or anything else, is replaced by the write. */
+function currentText(path: string): string | undefined {
   try {
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      return fstatSync(fd).isFile() ? readFileSync(fd, 'utf8') : undefined;
-    } finally {
-      closeSync(fd);
-    }
+    return readOwnFile(path, MAX_FILE_BYTES);
   } catch {
-    return undefined;
+    return undefined; // not ours (a link, a hard link): the atomic rename replaces it, never writes through it
   }
 }
