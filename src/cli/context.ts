@@ -35,6 +35,11 @@ export interface CliContext {
   paths: Paths;
   /** Streams one item right away (NDJSON line with `--json`, `text` otherwise). Only `watch` needs it. */
   emit(data: unknown, text: string): void;
+  /**
+   * Like `emit`, without the URL redaction: only for a line whose whole point is a credential the
+   * user asked for (`raptor ui`'s URL and its token). Never used for logs.
+   */
+  emitRevealed(data: unknown, text: string): void;
   /** A line for the person at the terminal, on stderr, whatever the log level (e.g. "close the window to save"). */
   notice(text: string): void;
 }
@@ -57,6 +62,9 @@ export async function createCliContext(command: Command, io: CliIo): Promise<Cli
     // Streamed lines bypass `main`'s door to stdout, so they get the same URL redaction here.
     emit(data, text) {
       io.stdout.write(redactUrlsIn(`${globals.json ? JSON.stringify(data) : text}\n`));
+    },
+    emitRevealed(data, text) {
+      io.stdout.write(`${globals.json ? JSON.stringify(data) : text}\n`);
     },
     notice(text) {
       io.stderr.write(redactUrlsIn(`raptor: ${text}\n`));

@@ -25,6 +25,7 @@ import { registerShow } from './commands/show.js';
 import { registerStats } from './commands/stats.js';
 import { registerStop } from './commands/stop.js';
 import { registerValidate } from './commands/validate.js';
+import { registerUi } from './commands/ui.js';
 import { registerWatch } from './commands/watch.js';
 
 const COMMANDS: Register[] = [
@@ -46,6 +47,7 @@ const COMMANDS: Register[] = [
   registerConfig,
   registerCrawl,
   registerRekey,
+  registerUi,
 ];
 
 /** The command whose usage a commander error is about, for the "see --help" hint. */

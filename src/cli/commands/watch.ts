@@ -8,6 +8,7 @@ import type { StoreEvent } from '../../store/types.js';
 import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { examples, type CommandOutput } from '../output.js';
+import { signalled } from '../signals.js';
 
 export function registerWatch(program: Command, run: Run): void {
   program
@@ -53,17 +54,4 @@ function describeEvent(event: StoreEvent & { at: string }): string {
     case 'quarantine':
       return `${event.at}  quarantine  ${event.name}: ${event.reason}`;
   }
-}
-
-/** Resolves on the first SIGINT or SIGTERM; the listeners replace Node's default of dying at once. */
-function signalled(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
 }
