@@ -9,7 +9,7 @@
  *   open() with nothing to clean over 10,000                       target ≤ 500 ms
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -19,11 +19,11 @@ import { chromiumArgs, findBrowser } from '../src/browser/find.js';
 import { readKeepAlive, stopKeepAlive } from '../src/browser/keep-alive.js';
 import { toPlaywrightState } from '../src/browser/launch.js';
 import { SessionManager } from '../src/manager.js';
-import { fileNameFor } from '../src/core/names.js';
 import { serializeRecord } from '../src/core/record.js';
 import { profileDirFor } from '../src/env/paths.js';
 import { createFileStore } from '../src/store/file.js';
 import { interleaved, median, ms, sample, table, type Row } from './stats.js';
+import { writeSessionFiles } from './session-files.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 9);
 const home = await mkdtemp(join(tmpdir(), 'raptor-bench-'));
@@ -80,16 +80,8 @@ try {
 
   for (const count of [100, 1_000, 10_000]) {
     const dir = join(home, `list-${count}`);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
     log(`writing ${count} sessions`);
-    for (let i = 0; i < count; i += 500) {
-      await Promise.all(
-        Array.from({ length: Math.min(500, count - i) }, (_, j) => {
-          const name = `session-${i + j}`;
-          return writeFile(join(dir, fileNameFor(name)), serializeRecord({ ...record, name, cdpUrl: undefined, browserId: undefined } as typeof record), { mode: 0o600 });
-        }),
-      );
-    }
+    await writeSessionFiles(dir, record, count);
     const listStore = createFileStore({ dir });
     const list = median(
       await sample(5, async () => {
