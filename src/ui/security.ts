@@ -17,6 +17,7 @@
  * Comparisons are constant-time; the token is never logged (requests are logged by path only).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hostname, networkInterfaces } from 'node:os';
 import type { Context, MiddlewareHandler } from 'hono';
 
 export const SESSION_COOKIE = 'raptor_ui';
@@ -55,11 +56,27 @@ export function sameSecret(given: string | undefined, expected: string): boolean
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** The Host values a request may carry: the bound address, and the loopback names for it. */
+/**
+ * The Host values a request may carry: the bound address, and the loopback names for it. Bound
+ * to every interface (`0.0.0.0`, `::`), the machine's own addresses and host name too: a page on
+ * another name is a rebinding attempt, or a name the user can replace with one of these.
+ */
 export function allowedHosts(host: string, port: number): Set<string> {
-  const names = new Set<string>([host.includes(':') ? `[${host}]` : host]);
-  if (isLoopback(host)) for (const name of ['127.0.0.1', 'localhost', '[::1]']) names.add(name);
+  const names = new Set<string>([bracketed(host)]);
+  if (isLoopback(host) || isWildcard(host)) for (const name of ['127.0.0.1', 'localhost', '[::1]']) names.add(name);
+  if (isWildcard(host)) {
+    names.add(hostname().toLowerCase());
+    for (const addresses of Object.values(networkInterfaces())) for (const a of addresses ?? []) names.add(bracketed(a.address));
+  }
   return new Set([...names].map((name) => `${name}:${port}`));
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+function bracketed(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
 }
 
 export function isLoopback(host: string): boolean {

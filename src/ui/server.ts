@@ -49,15 +49,24 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   app.onError((error, c) => errorResponse(c, error, logger));
   app.get('/', (c) => c.html(indexPage(assets, secrets.csrf)));
   app.get('/api/events', (c) => hub.stream(c));
-  for (const register of ROUTES) register(app, ctx);
-  await index.load(); // after the routes subscribed to the change feed: nothing saved meanwhile is missed
+  const stopParts = async (): Promise<void> => {
+    for (const stop of closers.reverse()) await Promise.resolve(stop()).catch((error: unknown) => logger.warn({ err: error }, 'a dashboard part did not stop cleanly'));
+  };
+  let server: ServerType;
+  try {
+    for (const register of ROUTES) register(app, ctx);
+    await index.load(); // after the routes subscribed to the change feed: nothing saved meanwhile is missed
+    server = await listen(app, host, options.port ?? 0);
+  } catch (error) {
+    await stopParts(); // watchers and pollers would keep the process alive after the error
+    throw error;
+  }
   app.get('*', (c) => {
     const asset = assets.get(new URL(c.req.url).pathname);
     if (asset === undefined) return c.json({ error: { code: 'NOT_FOUND', message: 'No such page.' } }, 404);
     return c.body(asset.body, 200, { 'content-type': asset.type });
   });
 
-  const server = await listen(app, host, options.port ?? 0);
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : (options.port ?? 0);
   hosts = allowedHosts(host, port);
@@ -71,7 +80,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     close: () =>
       (closing ??= (async () => {
         hub.closeAll();
-        for (const stop of closers.reverse()) await Promise.resolve(stop()).catch((error: unknown) => logger.warn({ err: error }, 'a dashboard part did not stop cleanly'));
+        await stopParts();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Streams that are still open (a page left open) must not hold the stop.
