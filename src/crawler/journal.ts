@@ -23,7 +23,7 @@ import { RaptorError, errnoCode } from '../core/errors.js';
 import { appendWholeSync } from '../fs/append-whole.js';
 import { fsyncDirSync, fsyncFileSync } from '../fs/file-io.js';
 import { fsFault, mappingFaults } from '../fs/fs-errors.js';
-import { CrawlState, type CrawlEvent, type UrlEntry } from './state.js';
+import { CrawlState, type CrawlEvent, type Progress, type UrlEntry } from './state.js';
 
 /** The snapshot file of epoch 0 (crawls from before fencing, and journals opened without an owner). */
 export const SNAPSHOT_FILE = 'snapshot.json';
@@ -93,6 +93,12 @@ function readSnapshot(dir: string, epoch: number): Snapshot | undefined {
     if (errnoCode(error) === 'ENOENT') return undefined;
     throw new RaptorError('JOURNAL_CORRUPT', `The crawl snapshot ${path} cannot be read (${(error as Error).message}). Restart the crawl with \`mode: 'restart'\`.`, { cause: error });
   }
+}
+
+/** When the newest snapshot was saved and the progress it holds (no journal replay): where a monitor's time series can start. */
+export function readSnapshotProgress(dir: string): { savedAt: string; progress: Progress } | undefined {
+  const snapshot = readSnapshot(dir, latestEpoch(dir));
+  return snapshot && { savedAt: snapshot.savedAt, progress: CrawlState.fromSnapshot(snapshot.urls).progress() };
 }
 
 /** Reads snapshot + journal without changing anything: for `inspect()` and for `open`. */
