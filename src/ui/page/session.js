@@ -161,8 +161,8 @@ export async function render(main, name) {
       ['encrypted', s.encrypted ? 'yes' : 'no'],
     ];
     clear(body).append(
-      h('dl', { class: 'fields', id: 'session-fields' }, fields.map(([label, value]) => [h('dt', {}, label), h('dd', { dataset: { field: label } }, value)])),
-      s.stateUnavailable ? h('p', { class: 'error' }, h('code', {}, s.stateUnavailable.code), ' ', s.stateUnavailable.message) : '',
+      h('dl', { class: 'fields', id: 'session-fields' }, fields.flatMap(([label, value]) => [h('dt', {}, label), h('dd', { dataset: { field: label } }, value)])),
+      ...(s.stateUnavailable ? [h('p', { class: 'error' }, h('code', {}, s.stateUnavailable.code), ' ', s.stateUnavailable.message)] : []),
       h('h2', {}, 'State it holds'),
       h(
         'ul',
@@ -173,7 +173,7 @@ export async function render(main, name) {
       drawCookies(s.cookies, now),
       h('h2', {}, `Origins (${s.origins.length})`),
       drawOrigins(s.origins),
-      s.passkeys.length > 0 ? [h('h2', {}, `Passkeys (${s.passkeys.length})`), h('ul', { id: 'passkeys' }, s.passkeys.map((p) => h('li', {}, p.rpId || '?')))] : '',
+      ...(s.passkeys.length > 0 ? [h('h2', {}, `Passkeys (${s.passkeys.length})`), h('ul', { id: 'passkeys' }, s.passkeys.map((p) => h('li', {}, p.rpId || '?')))] : []),
       h('h2', {}, 'Identity'),
       drawIdentity(s.identity),
     );
@@ -300,5 +300,5 @@ function drawIdentity(identity) {
     ['HTTP credentials', basic && `user ${basic.username}, password set (${basic.passwordLength} chars)${basic.origin ? `, for ${basic.origin}` : ''}`],
     ...identity.headers.map((header) => ['header', `${header.name}: (${header.valueLength} chars)`]),
   ].filter(([, value]) => value !== undefined && value !== '');
-  return h('dl', { class: 'fields', id: 'identity' }, rows.map(([label, value]) => [h('dt', {}, label), h('dd', {}, String(value))]));
+  return h('dl', { class: 'fields', id: 'identity' }, rows.flatMap(([label, value]) => [h('dt', {}, label), h('dd', {}, String(value))]));
 }
