@@ -19,6 +19,22 @@ export async function send(method, path, body) {
   return request(method, path, body);
 }
 
+/**
+ * A POST whose answer is a file (the storage-state download): `{ blob, fileName }` from its
+ * Content-Disposition, or an ApiError like any other request.
+ */
+export async function download(path, body) {
+  const response = await fetch(path, { method: 'POST', headers: { accept: 'application/json', 'content-type': 'application/json', 'x-raptor-csrf': csrf }, body: JSON.stringify(body), credentials: 'same-origin' });
+  if (!response.ok) {
+    const data = await response.json().catch(() => null);
+    const error = data && data.error ? data.error : { code: 'HTTP_' + response.status, message: response.statusText };
+    throw new ApiError(error.code, error.message, response.status);
+  }
+  const disposition = response.headers.get('content-disposition') ?? '';
+  const match = /filename="([^"]*)"/.exec(disposition);
+  return { blob: await response.blob(), fileName: match ? match[1] : 'download.json' };
+}
+
 async function request(method, path, body) {
   const headers = { accept: 'application/json' };
   if (method !== 'GET') headers['x-raptor-csrf'] = csrf;
