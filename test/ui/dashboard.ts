@@ -20,7 +20,7 @@ export interface Dashboard {
   home: string;
   env: NodeJS.ProcessEnv;
   /** Runs `raptor <args>` against the same home, in another process. */
-  raptor(args: string[], options?: { input?: string }): Promise<CliResult>;
+  raptor(args: string[], options?: { input?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
   /** Opens the dashboard in `page` through the token URL and waits for the live feed. */
   open(page: Page, hash?: string): Promise<void>;
   /** What `raptor ui` wrote on stderr so far (its logs). */
@@ -43,7 +43,7 @@ export const test = base.extend<{ dashboard: Dashboard; uiArgs: string[] }>({
         origin,
         home: home.path,
         env,
-        raptor: (args, options = {}) => runCli(args, { env, ...(options.input !== undefined ? { input: options.input } : {}) }),
+        raptor: (args, options = {}) => runCli(args, { env: { ...env, ...options.env }, ...(options.input !== undefined ? { input: options.input } : {}) }),
         async open(page, hash = '#/sessions') {
           await page.goto(url);
           await expect(page).toHaveURL(`${origin}/`); // the token left the address bar
