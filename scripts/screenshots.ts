@@ -91,6 +91,6 @@ async function shoot(page: Page, name: string, hash: string, selector?: string, 
   await page.waitForLoadState('networkidle').catch(() => undefined);
   await delay(settleMs);
   const path = join(OUT, `dashboard-${name}.png`);
-  await page.screenshot({ path });
+  await page.screenshot({ path, fullPage: true });
   say(`wrote ${path}`);
 }
