@@ -124,5 +124,6 @@ export async function render(main) {
     clearInterval(tick);
     clearTimeout(timer);
     stopFeed();
+    stopLeases();
   };
 }
