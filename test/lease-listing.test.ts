@@ -33,8 +33,8 @@ describe('manager.leases()', () => {
     const store = createMemoryStore();
     for (const name of ['b-shop', 'a-shop']) await store.put(newRecord(name, state, { tags: ['shop'] }));
     const m = await open(store);
+    const two = await m.lease('b-shop', { owner: 'w2', ttlMs: 60_000 }); // taken first, listed second
     const one = await m.acquire({ tag: 'shop', owner: 'w1', leaseMs: 60_000 });
-    const two = await m.acquire({ tag: 'shop', owner: 'w2', leaseMs: 60_000 });
     const leases = await m.leases();
     expect(leases.map((l) => l.name)).toEqual(['a-shop', 'b-shop']);
     expect(leases.map((l) => Object.keys(l).sort())).toEqual([['expiresAt', 'name', 'owner'], ['expiresAt', 'name', 'owner']]);
