@@ -27,13 +27,15 @@ export type {
   NativeAcquire,
   NativeUpdate,
   ConnectionFeed,
+  LeaseListing,
+  HeldLease,
   FeedConnectionChange,
   UpdateFn,
 } from './store/types.js';
 // The generic behaviour over any store (a store used without a manager): the pool, read-modify-write, maintenance.
 export { acquire } from './store/pool.js';
 export { updateSession } from './store/update.js';
-export { hasConnectionFeed, hasMaintenance, hasNativeAcquire, hasNativeUpdate, quarantineScanned, scanStore, sweepStore } from './store/capabilities.js';
+export { hasConnectionFeed, hasLeaseListing, heldLeases, hasMaintenance, hasNativeAcquire, hasNativeUpdate, quarantineScanned, scanStore, sweepStore } from './store/capabilities.js';
 export { openStore } from './store/open-store.js';
 export type { OpenStoreOptions } from './store/open-store.js';
 export { poolStats, DEFAULT_MAX_USAGE_COUNT, DEFAULT_MAX_ERROR_SCORE } from './store/pool.js';

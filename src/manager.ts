@@ -22,8 +22,8 @@ import { withEncryption } from './store/encrypting.js';
 import { loadKeyPolicy, type KeyPolicy } from './crypto/key-policy.js';
 import { rekeySessions, type RekeyResult } from './maintenance/rekey.js';
 import { openChosenStore } from './store/open-store.js';
-import type { AcquireOptions, FeedConnectionChange, Lease, LeaseOptions, PoolLease, ScanEntry, SessionFilter, SessionStore, StoreEvent, UpdateFn } from './store/types.js';
-import { hasConnectionFeed, scanStore } from './store/capabilities.js';
+import type { AcquireOptions, FeedConnectionChange, HeldLease, Lease, LeaseOptions, PoolLease, ScanEntry, SessionFilter, SessionStore, StoreEvent, UpdateFn } from './store/types.js';
+import { hasConnectionFeed, heldLeases, scanStore } from './store/capabilities.js';
 import { acquire } from './store/pool.js';
 import { updateSession } from './store/update.js';
 import { updateHead } from './store/head-update.js';
@@ -320,6 +320,14 @@ export class SessionManager {
   lease(name: string, options: LeaseOptions): Promise<Lease | undefined> {
     assertValidName(name);
     return this.#store.lease(name, options);
+  }
+
+  /**
+   * The leases held right now (name, owner, expiry), in name order: never their tokens. `[]` for a
+   * store that cannot list them.
+   */
+  leases(): Promise<HeldLease[]> {
+    return heldLeases(this.#store);
   }
 
   /** A free session of a pool, leased to `owner` alone (see `acquire` in `store/pool.ts`). */

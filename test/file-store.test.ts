@@ -18,7 +18,7 @@ runStoreContract('file', {
   async destroy(store) {
     await dirs.get(store)?.();
   },
-  capabilities: { maintenance: true, nativeAcquire: false, nativeUpdate: false, connectionFeed: false },
+  capabilities: { maintenance: true, nativeAcquire: false, nativeUpdate: false, connectionFeed: false, leaseListing: true },
   async damage(store, name) {
     await writeFile(join((store as FileSessionStore).dir, fileNameFor(name)), '{ "schemaVersion": 1, "name": torn');
   },

@@ -3,7 +3,7 @@ import { withEncryption } from '../src/store/encrypting.js';
 import { createMemoryStore } from '../src/store/memory.js';
 import { runStoreContract } from './store-contract.js';
 
-const capabilities = { maintenance: false, nativeAcquire: false, nativeUpdate: false, connectionFeed: false };
+const capabilities = { maintenance: false, nativeAcquire: false, nativeUpdate: false, connectionFeed: false, leaseListing: true };
 
 runStoreContract('memory', { create: async () => createMemoryStore(), capabilities });
 

@@ -27,7 +27,7 @@ const postgresContract = (encrypted: boolean) => ({
     return withEncryption(store, { ring: { current: key, all: [key] }, encryptWrites: true });
   },
   destroy: (store: SessionStore) => (store as PostgresSessionStore).drop(),
-  capabilities: { maintenance: true, nativeAcquire: true, nativeUpdate: true, connectionFeed: true },
+  capabilities: { maintenance: true, nativeAcquire: true, nativeUpdate: true, connectionFeed: true, leaseListing: true },
   async damage(store: SessionStore, name: string) {
     await sql(`UPDATE "${(store as PostgresSessionStore).table}" SET head = 'not json' WHERE name = $1`, [name]);
   },

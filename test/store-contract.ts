@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isRaptorError } from '../src/core/errors.js';
 import { newRecord, type SessionRecord } from '../src/core/record.js';
-import { hasConnectionFeed, hasMaintenance, hasNativeAcquire, hasNativeUpdate, quarantineScanned, scanStore, sweepStore } from '../src/store/capabilities.js';
+import { hasConnectionFeed, hasLeaseListing, heldLeases, hasMaintenance, hasNativeAcquire, hasNativeUpdate, quarantineScanned, scanStore, sweepStore } from '../src/store/capabilities.js';
 import { acquire } from '../src/store/pool.js';
 import { updateSession } from '../src/store/update.js';
 import type { FeedConnectionChange, ScanEntry, SessionStore, StoreEvent } from '../src/store/types.js';
@@ -15,7 +15,7 @@ export interface ContractContext {
   create(): Promise<SessionStore>;
   destroy?(store: SessionStore): Promise<void>;
   /** The optional capabilities the backend declares; the suite checks the type guards find exactly these. */
-  capabilities: { maintenance: boolean; nativeAcquire: boolean; nativeUpdate: boolean; connectionFeed: boolean };
+  capabilities: { maintenance: boolean; nativeAcquire: boolean; nativeUpdate: boolean; connectionFeed: boolean; leaseListing: boolean };
   /** Maintenance: damages stored session `name` behind the store's back (a torn file, a bad row). */
   damage?(store: SessionStore, name: string): Promise<void>;
   /** Maintenance: makes every quarantined entry older than the retention, and leaves this many stale temp files for `sweep`. */
@@ -203,6 +203,35 @@ export function runStoreContract(backend: string, context: ContractContext): voi
       await third!.release();
     });
 
+    it('lists the leases held now with owner and expiry, never their tokens, until released, expired or deleted', async () => {
+      const [a, b, c] = [unique('held-a'), unique('held-b'), unique('held-c')];
+      for (const name of [a, b, c]) await store.put(record(name, { tags: ['pool-held'] }));
+      const mine = (leases: Awaited<ReturnType<typeof heldLeases>>) => leases.filter((l) => [a, b, c].includes(l.name));
+      expect(mine(await heldLeases(store))).toEqual([]);
+      const first = await store.lease(a, { ttlMs: 60_000, owner: 'worker-1' });
+      const pooled = await acquire(store, { tag: 'pool-held', leaseMs: 60_000, owner: 'worker-2' });
+      const short = await store.lease(pooled!.name === b ? c : b, { ttlMs: 200, owner: 'worker-3' });
+      const listed = mine(await heldLeases(store));
+      expect(listed.map((l) => [l.name, l.owner])).toEqual(
+        [[a, 'worker-1'], [pooled!.name, 'worker-2'], [short!.name, 'worker-3']].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)),
+      );
+      for (const l of listed) {
+        expect(Object.keys(l).sort()).toEqual(['expiresAt', 'name', 'owner']);
+        expect(Math.abs(Date.parse(l.expiresAt) - Date.parse((l.name === a ? first! : l.name === pooled!.name ? pooled! : short!).expiresAt))).toBeLessThan(1000);
+      }
+      const text = JSON.stringify(hasLeaseListing(store) ? await store.heldLeases() : []);
+      for (const token of [first!.token, pooled!.token, short!.token]) expect(text).not.toContain(token);
+      await first!.release();
+      await pooled!.release({ outcome: 'success' });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(mine(await heldLeases(store))).toEqual([]);
+      const again = await store.lease(a, { ttlMs: 60_000, owner: 'worker-4' });
+      expect(mine(await heldLeases(store)).map((l) => l.owner)).toEqual(['worker-4']);
+      await store.delete(a);
+      expect(mine(await heldLeases(store))).toEqual([]);
+      await again!.release();
+    });
+
     it('refuses to lease a session that does not exist', async () => {
       await expect(store.lease(unique('nope'), { ttlMs: 1000, owner: 'w' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
@@ -364,6 +393,7 @@ export function runStoreContract(backend: string, context: ContractContext): voi
         nativeAcquire: hasNativeAcquire(store),
         nativeUpdate: hasNativeUpdate(store),
         connectionFeed: hasConnectionFeed(store),
+        leaseListing: hasLeaseListing(store),
       }).toEqual(context.capabilities);
     });
 

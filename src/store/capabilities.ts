@@ -2,7 +2,7 @@
  * The optional capabilities of a store (`types.ts`), found by type guard, and the generic
  * behaviour for a store that lacks one. Callers never test `'scan' in store` by hand.
  */
-import type { ConnectionFeed, NativeAcquire, NativeUpdate, ScanEntry, SessionStore, StoreMaintenance, SweepOptions, SweepResult } from './types.js';
+import type { ConnectionFeed, HeldLease, LeaseListing, NativeAcquire, NativeUpdate, ScanEntry, SessionStore, StoreMaintenance, SweepOptions, SweepResult } from './types.js';
 
 export function hasMaintenance<S extends SessionStore>(store: S): store is S & StoreMaintenance {
   return typeof (store as Partial<StoreMaintenance>).scan === 'function' && typeof (store as Partial<StoreMaintenance>).sweep === 'function';
@@ -18,6 +18,18 @@ export function hasNativeUpdate<S extends SessionStore>(store: S): store is S & 
 
 export function hasConnectionFeed<S extends SessionStore>(store: S): store is S & ConnectionFeed {
   return typeof (store as Partial<ConnectionFeed>).watchConnection === 'function';
+}
+
+export function hasLeaseListing<S extends SessionStore>(store: S): store is S & LeaseListing {
+  return typeof (store as Partial<LeaseListing>).heldLeases === 'function';
+}
+
+/** The leases held now, in name order, without tokens; none for a store that cannot list them. */
+export async function heldLeases(store: SessionStore): Promise<HeldLease[]> {
+  if (!hasLeaseListing(store)) return [];
+  const leases = await store.heldLeases();
+  // Copied field by field: whatever else a backend's object carries (a token) never leaves here.
+  return leases.map(({ name, owner, expiresAt }) => ({ name, owner, expiresAt })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Every entry of `store`, valid or not. A store without maintenance holds only valid sessions: its list is the scan. */

@@ -33,7 +33,9 @@ import { createLeaseHandle, leaseIsHeld, type LeaseState } from './lease.js';
 import { parseJsonText } from '../core/json-error.js';
 import {
   matchesFilter,
+  type HeldLease,
   type Lease,
+  type LeaseListing,
   type LeaseOptions,
   type PutOptions,
   type ScanEntry,
@@ -68,7 +70,7 @@ export function createFileStore(options: FileStoreOptions): FileSessionStore {
 }
 
 /** Files can be damaged and leave temp files behind: the store has the maintenance capability. Its pool is the generic one (`pool.ts`). */
-export class FileSessionStore implements SessionStore, StoreMaintenance {
+export class FileSessionStore implements SessionStore, StoreMaintenance, LeaseListing {
   readonly dir: string;
   readonly location: string;
   private readonly fs: DurableFs;
@@ -195,6 +197,34 @@ export class FileSessionStore implements SessionStore, StoreMaintenance {
           return true;
         }),
     });
+  }
+
+  /** The `.<file>.lease` files whose lease has not expired, named by their session's head. */
+  async heldLeases(): Promise<HeldLease[]> {
+    const now = Date.now();
+    const held: HeldLease[] = [];
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      throw unavailable(this.dir, error);
+    }
+    for (const leaseName of names) {
+      if (!leaseName.startsWith('.') || !leaseName.endsWith(LEASE_SUFFIX)) continue;
+      const fileName = leaseName.slice(1, -LEASE_SUFFIX.length);
+      if (!isSessionFileName(fileName)) continue;
+      let state: LeaseState | undefined;
+      try {
+        state = await this.readLease(fileName);
+      } catch {
+        continue; // a lease file planted as a link or gone meanwhile is no lease anyone holds
+      }
+      if (!state || typeof state.owner !== 'string' || typeof state.expiresAt !== 'string' || !leaseIsHeld(state, now)) continue;
+      const entry = this.scanOne(fileName, now);
+      if (!entry.ok) continue;
+      held.push({ name: entry.summary.name, owner: state.owner, expiresAt: state.expiresAt });
+    }
+    return held;
   }
 
   watch(onChange: (event: StoreEvent) => void): () => void {
@@ -336,8 +366,10 @@ export class FileSessionStore implements SessionStore, StoreMaintenance {
   }
 }
 
+const LEASE_SUFFIX = '.lease';
+
 function leaseFileName(fileName: string): string {
-  return `.${fileName}.lease`;
+  return `.${fileName}${LEASE_SUFFIX}`;
 }
 
 /** The sessions directory, created and marked, or adopted, or refused when foreign (src/fs/territory.ts). */

@@ -12,7 +12,9 @@ import { nextRevision } from './revision.js';
 import { createLeaseHandle, leaseIsHeld, type LeaseState } from './lease.js';
 import {
   matchesFilter,
+  type HeldLease,
   type Lease,
+  type LeaseListing,
   type LeaseOptions,
   type PutOptions,
   type SessionFilter,
@@ -24,7 +26,7 @@ export function createMemoryStore(): MemorySessionStore {
   return new MemorySessionStore();
 }
 
-export class MemorySessionStore implements SessionStore {
+export class MemorySessionStore implements SessionStore, LeaseListing {
   readonly location = 'memory';
   private readonly sessions = new Map<string, string>();
   private readonly leases = new Map<string, LeaseState>();
@@ -86,6 +88,13 @@ export class MemorySessionStore implements SessionStore {
         return true;
       },
     });
+  }
+
+  async heldLeases(): Promise<HeldLease[]> {
+    const now = Date.now();
+    return [...this.leases]
+      .filter(([name, state]) => this.sessions.has(name) && leaseIsHeld(state, now))
+      .map(([name, { owner, expiresAt }]) => ({ name, owner, expiresAt }));
   }
 
   watch(onChange: (event: StoreEvent) => void): () => void {

@@ -161,6 +161,19 @@ export interface NativeUpdate {
   update(name: string, change: UpdateFn): Promise<SessionRecord>;
 }
 
+/** A lease someone holds now, as others may see it: never its token (the token is what lets the holder write). */
+export interface HeldLease {
+  name: string;
+  owner: string;
+  /** When the lease ends unless renewed (ISO). */
+  expiresAt: string;
+}
+
+/** Optional capability: the leases held right now (unexpired), for a person watching the fleet. Never their tokens. */
+export interface LeaseListing {
+  heldLeases(): Promise<HeldLease[]>;
+}
+
 /** Optional capability: hears when the change feed of `watch()` loses and regains its connection. */
 export interface ConnectionFeed {
   watchConnection(onChange: (change: FeedConnectionChange) => void): () => void;

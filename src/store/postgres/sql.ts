@@ -89,6 +89,8 @@ function statements(names: TableNames) {
       RETURNING name, head, state, lease_expires_at`,
     /** $1 name, $2 token, $3 ms. */
     renew: `UPDATE ${t} SET lease_expires_at = now() + ${ms('$3')} WHERE name = $1 AND lease_token = $2 RETURNING lease_expires_at`,
+    /** The leases held now: never the token. */
+    heldLeases: `SELECT name, lease_owner, lease_expires_at FROM ${t} WHERE lease_owner IS NOT NULL AND lease_expires_at > now() ORDER BY name`,
     unlease: `UPDATE ${t} SET lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL WHERE name = $1 AND lease_token = $2`,
 
     /** $1 retention ms. */

@@ -36,7 +36,9 @@ import {
   type AcquireOptions,
   type ConnectionFeed,
   type FeedConnectionChange,
+  type HeldLease,
   type Lease,
+  type LeaseListing,
   type LeaseOptions,
   type NativeAcquire,
   type NativeUpdate,
@@ -105,7 +107,7 @@ const PAGE = 1_000;
 const MAX_ATTEMPTS = 50;
 
 /** The contract, and every optional capability: maintenance, the SKIP LOCKED acquire, the row-locked update, the feed's connection. */
-export class PostgresSessionStore implements SessionStore, StoreMaintenance, NativeAcquire, NativeUpdate, ConnectionFeed {
+export class PostgresSessionStore implements SessionStore, StoreMaintenance, NativeAcquire, NativeUpdate, ConnectionFeed, LeaseListing {
   readonly location: string;
   readonly table: string;
   private readonly pg: Pg;
@@ -227,6 +229,11 @@ export class PostgresSessionStore implements SessionStore, StoreMaintenance, Nat
       throw new RaptorError('NOT_FOUND', `No session \`${name}\` in ${this.location} to lease. Run \`raptor list\`.`);
     }
     return undefined;
+  }
+
+  async heldLeases(): Promise<HeldLease[]> {
+    const { rows } = await this.query<{ name: string; lease_owner: string; lease_expires_at: Date }>(this.sql.heldLeases, []);
+    return rows.map((row) => ({ name: row.name, owner: row.lease_owner, expiresAt: row.lease_expires_at.toISOString() }));
   }
 
   async acquire(opts: AcquireOptions): Promise<PoolLease | undefined> {

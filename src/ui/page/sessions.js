@@ -118,10 +118,12 @@ export async function render(main) {
     for (const cell of body.querySelectorAll('td.countdown')) cell.textContent = relative(cell.dataset.at || null, now);
   }, 1000);
   const stopFeed = on('session', reload);
+  const stopLeases = on('fleet', reload); // a lease taken or released
   await load();
   return () => {
     clearInterval(tick);
     clearTimeout(timer);
     stopFeed();
+    stopLeases();
   };
 }

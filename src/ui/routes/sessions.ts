@@ -6,6 +6,7 @@ import type { Hono } from 'hono';
 import { RaptorError } from '../../core/errors.js';
 import type { SessionSummary } from '../../core/record.js';
 import { poolStats } from '../../store/pool.js';
+import type { HeldLease } from '../../store/types.js';
 import type { DashboardContext } from '../context.js';
 import { SORT_KEYS, statusOf, type SessionQuery, type SessionStatus, type SortKey } from '../session-index.js';
 import { BrowserProbes, type BrowserState } from '../browser-probes.js';
@@ -26,6 +27,8 @@ export interface SessionRow {
   browser: BrowserState;
   usageCount: number;
   errorScore: number;
+  /** Who holds the session's lease until when; `null` when free. Never the lease token. */
+  lease: { owner: string; expiresAt: string } | null;
 }
 
 export function sessionRoutes(app: Hono, ctx: DashboardContext): void {
@@ -33,8 +36,9 @@ export function sessionRoutes(app: Hono, ctx: DashboardContext): void {
 
   app.get('/api/sessions', async (c) => {
     const page = ctx.index.query(parseQuery(new URL(c.req.url).searchParams));
-    const browsers = await probes.states(page.rows);
-    return c.json({ ...page, rows: page.rows.map((s) => toRow(s, browsers.get(s.name) ?? 'none')) });
+    const [browsers, leases] = await Promise.all([probes.states(page.rows), ctx.manager.leases()]); // one listing per page, not per row
+    const held = new Map(leases.map((l) => [l.name, l]));
+    return c.json({ ...page, rows: page.rows.map((s) => toRow(s, browsers.get(s.name) ?? 'none', held.get(s.name))) });
   });
 
   // Every change in the store reaches every open page as the row it now is (or its removal).
@@ -50,7 +54,7 @@ export function sessionRoutes(app: Hono, ctx: DashboardContext): void {
   ctx.onClose(stop);
 }
 
-export function toRow(s: SessionSummary, browser: BrowserState): SessionRow {
+export function toRow(s: SessionSummary, browser: BrowserState, lease?: HeldLease): SessionRow {
   const pool = poolStats(s.metadata);
   return {
     name: s.name,
@@ -64,6 +68,7 @@ export function toRow(s: SessionSummary, browser: BrowserState): SessionRow {
     browser,
     usageCount: pool.usageCount,
     errorScore: pool.errorScore,
+    lease: lease ? { owner: lease.owner, expiresAt: lease.expiresAt } : null,
   };
 }
 
