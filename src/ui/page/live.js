@@ -2,7 +2,7 @@
 // stream (`/api/live/frames`, SSE, base64 JPEG), and a large view of one tab with a take-over
 // (mouse, wheel, keys, address bar) and "Save session". Names go in query parameters, encoded.
 import { h, clear } from './dom.js';
-import { getJson, send } from './api.js';
+import { getJson, send, on } from './api.js';
 
 export async function render(main, argument) {
   if (argument) {
@@ -40,30 +40,73 @@ async function tiles(main) {
   const status = h('span', { class: 'muted', id: 'live-count' }, 'Looking for kept-alive browsers…');
   const grid = h('div', { class: 'live-grid', id: 'live-tiles' });
   main.append(h('h1', {}, 'Live'), h('section', { class: 'toolbar' }, status), grid);
-  const stops = [];
-  const { browsers } = await getJson('/api/live/tabs');
-  let count = 0;
-  for (const browser of browsers) {
-    if (browser.error) grid.append(h('div', { class: 'live-tile broken' }, h('strong', {}, browser.session), h('p', { class: 'error' }, browser.error)));
-    for (const tab of browser.tabs) {
-      count++;
-      const img = h('img', { class: 'live-frame', alt: `live picture of ${tab.title || tab.url}` });
-      const note = h('p', { class: 'muted live-note' });
-      const tile = h(
-        'a',
-        { class: 'live-tile', href: linkTo(browser.session, tab.targetId), dataset: { session: browser.session, target: tab.targetId } },
-        h('div', { class: 'live-picture' }, img),
-        h('strong', { class: 'live-session' }, browser.session),
-        h('span', { class: 'live-title' }, tab.title || '(untitled)'),
-        h('span', { class: 'muted live-url' }, tab.url),
-        note,
-      );
-      grid.append(tile);
-      stops.push(stream(img, browser.session, tab.targetId, () => {}, (message) => (note.textContent = message)));
+  // One stream per tile, kept while the tile is shown: `session\ntarget` → its stop and labels.
+  const shown = new Map();
+  let broken = [];
+  const draw = async () => {
+    const { browsers } = await getJson('/api/live/tabs');
+    const wanted = new Set();
+    for (const note of broken) note.remove();
+    broken = [];
+    let count = 0;
+    for (const browser of browsers) {
+      if (browser.error) {
+        const note = h('div', { class: 'live-tile broken' }, h('strong', {}, browser.session), h('p', { class: 'error' }, browser.error));
+        broken.push(note);
+        grid.append(note);
+      }
+      for (const tab of browser.tabs) {
+        count++;
+        const key = browser.session + '\n' + tab.targetId;
+        wanted.add(key);
+        const known = shown.get(key);
+        if (known) {
+          known.title.textContent = tab.title || '(untitled)';
+          known.url.textContent = tab.url;
+          continue;
+        }
+        const img = h('img', { class: 'live-frame', alt: `live picture of ${tab.title || tab.url}` });
+        const note = h('p', { class: 'muted live-note' });
+        const title = h('span', { class: 'live-title' }, tab.title || '(untitled)');
+        const url = h('span', { class: 'muted live-url' }, tab.url);
+        const tile = h(
+          'a',
+          { class: 'live-tile', href: linkTo(browser.session, tab.targetId), dataset: { session: browser.session, target: tab.targetId } },
+          h('div', { class: 'live-picture' }, img),
+          h('strong', { class: 'live-session' }, browser.session),
+          title,
+          url,
+          note,
+        );
+        grid.append(tile);
+        const stop = stream(img, browser.session, tab.targetId, () => {}, (message) => (note.textContent = message));
+        shown.set(key, { tile, title, url, stop });
+      }
     }
-  }
-  status.textContent = count === 0 ? 'No kept-alive browser is running. `raptor launch <name>` starts one.' : `${count} tab${count === 1 ? '' : 's'} in ${browsers.length} browser${browsers.length === 1 ? '' : 's'}`;
-  return () => stops.forEach((stop) => stop());
+    for (const [key, known] of shown) {
+      if (wanted.has(key)) continue;
+      known.stop();
+      known.tile.remove();
+      shown.delete(key);
+    }
+    status.textContent = count === 0 ? 'No kept-alive browser is running. `raptor launch <name>` starts one.' : `${count} tab${count === 1 ? '' : 's'} in ${browsers.length} browser${browsers.length === 1 ? '' : 's'}`;
+  };
+  await draw();
+  // A browser launched, stopped or navigated meanwhile: its tiles follow (a change in the store, or every few seconds).
+  let timer;
+  const redraw = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void draw().catch((error) => (status.textContent = error.message)), 300);
+  };
+  const stopListening = on('session', redraw);
+  const poll = setInterval(redraw, 5_000);
+  return () => {
+    stopListening();
+    clearInterval(poll);
+    clearTimeout(timer);
+    for (const known of shown.values()) known.stop();
+    shown.clear();
+  };
 }
 
 const MODIFIERS = (e) => (e.altKey ? 1 : 0) | (e.ctrlKey ? 2 : 0) | (e.metaKey ? 4 : 0) | (e.shiftKey ? 8 : 0);
