@@ -125,9 +125,11 @@ test('take-over logs in through the picture, save captures it, and it restores l
 });
 
 test('streams stop when nobody watches; the live endpoints refuse a request without the cookie', async ({ page, dashboard, playwright }) => {
+  await dashboard.open(page, '#/live');
+  await expect(page.locator('#live-count')).toContainText('No kept-alive browser');
+  // Launched while the page is open: its tile appears by itself.
   const launched = await dashboard.raptor(['launch', NAME, `${site.url}/login`]);
   expect(launched.code, launched.stderr).toBe(0);
-  await dashboard.open(page, '#/live');
   await frameOf(page, '.live-tile .live-frame');
   expect(await status(page, dashboard.origin)).toEqual({ attached: 1, screencasts: 1 });
   const target = await page.locator('.live-tile').getAttribute('data-target');
