@@ -31,6 +31,12 @@ export type RestoreMode = 'reattached' | 'relaunched';
 
 /** How long attaching to a browser that answered its probe may take before raptor relaunches instead. */
 const CONNECT_TIMEOUT_MS = 3000;
+/**
+ * How long attaching to the kept-alive browser raptor has just launched may take. It already
+ * answered its probe and there is nothing to fall back to, so only a browser that is truly stuck
+ * should fail here: on a loaded machine (load 14 on 2 cores) Playwright's attach took over 5 s.
+ */
+const FRESH_CONNECT_TIMEOUT_MS = 30_000;
 
 export interface RestoreOptions {
   launchOptions?: BrowserLaunchOptions;
@@ -144,7 +150,7 @@ export async function restoreRecord(given: SessionRecord, ctx: RestoreContext, o
       return { ...slow, mode: 'reattached', session: record, ...(page ? { page } : {}), close: () => slow.browser.close() };
     }
     const kept = await launchDetached(record, ctx, options);
-    const browser = await connectCdp(pinnedEndpoint(kept.cdpUrl, kept.browserId)); // the browser just launched, not a newcomer on its port
+    const browser = await connectCdp(pinnedEndpoint(kept.cdpUrl, kept.browserId), FRESH_CONNECT_TIMEOUT_MS); // the browser just launched, not a newcomer on its port
     try {
       const context = browser.contexts()[0] ?? (await browser.newContext());
       await applyState(context, record.storageState);
