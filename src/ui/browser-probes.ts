@@ -31,6 +31,7 @@ export class BrowserProbes {
       }
     }
     await mapLimit(toProbe, PROBE_CONCURRENCY, async (s) => {
+      // A probe that fails (refused, reset, timed out) is the answer "gone", not an error of the page.
       const check = await this.manager.checkSessionBrowser(s, PROBE_TIMEOUT_MS).catch(() => undefined);
       const state: BrowserState = check?.status === 'same' || check?.status === 'unverified' ? 'live' : 'gone';
       this.recent.set(keyOf(s), { state, at: Date.now() });

@@ -40,7 +40,7 @@ export class LiveBrowsers {
     let screencasts = 0;
     let attached = 0;
     for (const entry of this.entries.values()) {
-      const browser = await entry.browser.catch(() => undefined);
+      const browser = await entry.browser.catch(() => undefined); // an attach that failed counts as not attached; its holder saw the error
       if (browser?.connected) {
         attached++;
         screencasts += browser.screencasts;

@@ -10,6 +10,7 @@ import type { Logger } from '../env/log.js';
 import type { SessionManager } from '../manager.js';
 import { indexPage, loadAssets } from './assets.js';
 import type { DashboardContext } from './context.js';
+import { BrowserProbes } from './browser-probes.js';
 import { EventHub } from './event-hub.js';
 import { errorResponse } from './http-errors.js';
 import { ROUTES } from './routes/index.js';
@@ -41,7 +42,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const hub = new EventHub();
   const closers: Array<() => void | Promise<void>> = [];
   const index = new SessionIndex(manager);
-  const ctx: DashboardContext = { manager, index, hub, logger, onClose: (stop) => void closers.push(stop) };
+  const ctx: DashboardContext = { manager, index, hub, probes: new BrowserProbes(manager), logger, onClose: (stop) => void closers.push(stop) };
 
   const app = new Hono();
   let hosts = new Set<string>();

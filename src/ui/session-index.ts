@@ -78,6 +78,11 @@ export class SessionIndex {
     return this.byName.get(name);
   }
 
+  /** Every summary, unsorted: for views over the whole store (fleet counts, kept-alive browsers). */
+  all(): SessionSummary[] {
+    return [...this.byName.values()];
+  }
+
   /** Brings one name up to date after a change event; returns what the table should show now. */
   async apply(event: StoreEvent): Promise<SessionSummary | undefined> {
     if (event.type !== 'put') {

@@ -48,6 +48,7 @@ export async function render(main, argument) {
   };
   await resync();
   const stopEvents = on('crawls', (data) => show(data.crawls.map((c) => ({ report: c.report, point: c.point })), false));
+  // A failed resync is retried at the next tick; the feed badge already says when the server is gone.
   const timer = setInterval(() => void resync().catch(() => {}), RESYNC_MS);
   return () => {
     clearInterval(timer);

@@ -227,7 +227,7 @@ function large(main, { session, target }) {
       const rev = browsers.find((b) => b.session === session)?.revision;
       if (rev !== undefined && !revision.textContent) revision.textContent = `revision ${rev}`;
     })
-    .catch(() => {});
+    .catch(() => {}); // only fills in the address bar and revision; the picture's own stream reports a dead tab
   return () => {
     stop();
     clear(main);

@@ -12,7 +12,6 @@ import type { SessionSummary } from '../../core/record.js';
 import type { HeldLease } from '../../store/types.js';
 import { RETIRED_TAG, isAvailable, isRetired, poolStats } from '../../store/pool.js';
 import type { DashboardContext } from '../context.js';
-import { MAX_PAGE } from '../session-index.js';
 
 export const FLEET_POLL_MS = 2000;
 
@@ -45,7 +44,7 @@ export interface FleetView {
 }
 
 export function fleetRoutes(app: Hono, ctx: DashboardContext): void {
-  app.get('/api/fleet', async (c) => c.json(fleetView(allSummaries(ctx), await ctx.manager.leases())));
+  app.get('/api/fleet', async (c) => c.json(fleetView(ctx.index.all(), await ctx.manager.leases())));
 
   // Leases do not always come with a store event: look while someone watches, tell when they changed.
   let last = '[]';
@@ -69,16 +68,6 @@ export function fleetRoutes(app: Hono, ctx: DashboardContext): void {
   const timer = setInterval(() => void poll(), FLEET_POLL_MS);
   timer.unref();
   ctx.onClose(() => clearInterval(timer));
-}
-
-/** Every summary the index holds, a page at a time. */
-function allSummaries(ctx: DashboardContext): SessionSummary[] {
-  const all: SessionSummary[] = [];
-  for (let offset = 0; ; offset += MAX_PAGE) {
-    const page = ctx.index.query({ offset, limit: MAX_PAGE });
-    all.push(...page.rows);
-    if (offset + MAX_PAGE >= page.total) return all;
-  }
 }
 
 export function fleetView(summaries: SessionSummary[], leases: HeldLease[], now = Date.now()): FleetView {

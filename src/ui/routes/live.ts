@@ -11,14 +11,11 @@ import { RaptorError } from '../../core/errors.js';
 import { mapLimit } from '../../core/map-limit.js';
 import type { RemoteInput } from '../../browser/live-browser.js';
 import type { DashboardContext } from '../context.js';
-import { BrowserProbes } from '../browser-probes.js';
 import { LiveBrowsers } from '../live-browsers.js';
-import { MAX_PAGE } from '../session-index.js';
 
 const MAX_BODY_TEXT = 10_000;
 
 export function liveRoutes(app: Hono, ctx: DashboardContext): void {
-  const probes = new BrowserProbes(ctx.manager);
   const browsers = new LiveBrowsers(ctx.manager, ctx.index, ctx.logger);
   const streams = new Set<() => void>();
   ctx.onClose(async () => {
@@ -29,8 +26,9 @@ export function liveRoutes(app: Hono, ctx: DashboardContext): void {
   app.get('/api/live/status', async (c) => c.json(await browsers.counts()));
 
   app.get('/api/live/tabs', async (c) => {
-    const kept = ctx.index.query({ limit: MAX_PAGE }).rows.filter((s) => s.cdpUrl !== undefined);
-    const states = await probes.states(kept);
+    // Every session with a recorded browser, not a page of the table: the 501st is kept alive too.
+    const kept = ctx.index.all().filter((s) => s.cdpUrl !== undefined);
+    const states = await ctx.probes.states(kept);
     const live = kept.filter((s) => states.get(s.name) === 'live');
     const result = await mapLimit(live, 4, async (s) => {
       try {

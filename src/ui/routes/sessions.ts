@@ -9,7 +9,7 @@ import { poolStats } from '../../store/pool.js';
 import type { HeldLease } from '../../store/types.js';
 import type { DashboardContext } from '../context.js';
 import { SORT_KEYS, statusOf, type SessionQuery, type SessionStatus, type SortKey } from '../session-index.js';
-import { BrowserProbes, type BrowserState } from '../browser-probes.js';
+import type { BrowserState } from '../browser-probes.js';
 
 const STATUSES: readonly SessionStatus[] = ['valid', 'expiring', 'expired', 'retired'];
 
@@ -32,11 +32,10 @@ export interface SessionRow {
 }
 
 export function sessionRoutes(app: Hono, ctx: DashboardContext): void {
-  const probes = new BrowserProbes(ctx.manager);
 
   app.get('/api/sessions', async (c) => {
     const page = ctx.index.query(parseQuery(new URL(c.req.url).searchParams));
-    const [browsers, leases] = await Promise.all([probes.states(page.rows), ctx.manager.leases()]); // one listing per page, not per row
+    const [browsers, leases] = await Promise.all([ctx.probes.states(page.rows), ctx.manager.leases()]); // one listing per page, not per row
     const held = new Map(leases.map((l) => [l.name, l]));
     return c.json({ ...page, rows: page.rows.map((s) => toRow(s, browsers.get(s.name) ?? 'none', held.get(s.name))) });
   });
@@ -46,7 +45,7 @@ export function sessionRoutes(app: Hono, ctx: DashboardContext): void {
     void ctx.index
       .apply(event)
       .then(async (summary) => {
-        const browser = summary ? ((await probes.states([summary])).get(summary.name) ?? 'none') : 'none';
+        const browser = summary ? ((await ctx.probes.states([summary])).get(summary.name) ?? 'none') : 'none';
         ctx.hub.publish({ type: 'session', data: { event, row: summary ? toRow(summary, browser) : null, total: ctx.index.size } });
       })
       .catch((error: unknown) => ctx.logger.warn({ err: error, name: event.name }, 'could not refresh a session row'));
