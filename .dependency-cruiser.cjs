@@ -7,6 +7,7 @@
  *   ui/                          `raptor ui`'s dashboard (may show crawls; never imports playwright/)
  *   playwright/  crawler/        the two products built on the manager (never each other)
  *   manager.ts                   SessionManager, the library's front door
+ *   login/                       login recipes: reuse or log in, one path for every product
  *   maintenance/                 cleanup, leftovers, export/import, rekey
  *   store/  browser/             where sessions live / the browsers they run in (never each other)
  *   crypto/                      keys and sealing
@@ -25,6 +26,7 @@ const layers = [
   ['store', '^src/store/'],
   ['browser', '^src/browser/'],
   ['maintenance', '^src/maintenance/'],
+  ['login', '^src/login/'],
   ['manager', '^src/manager\\.ts$'],
   ['crawler', '^src/crawler/'],
   ['playwright', '^src/playwright/'],

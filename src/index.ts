@@ -1,5 +1,8 @@
 export { SessionManager } from './manager.js';
-export type { OpenOptions, SaveOptions, SaveSource, SessionInfo, SessionRestoreOptions, Stats, ValidateOptions } from './manager.js';
+export type { EnsureOptions, EnsureResult, OpenOptions, SaveOptions, SaveSource, SessionInfo, SessionRestoreOptions, Stats, ValidateOptions } from './manager.js';
+export type { Recipe, LoginResult } from './login/ensure.js';
+export { loadRecipe, recordedRecipe } from './login/recipe.js';
+export type { RecipeRef, LoadedRecipe } from './login/recipe.js';
 export type { RestoredSession, RestoreMode, RestoreOptions } from './browser/restore.js';
 export type { CleanupOptions, CleanupResult } from './maintenance/cleanup.js';
 export type { ValidationResult } from './core/validate.js';

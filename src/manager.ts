@@ -33,6 +33,11 @@ import { storeStats, type Stats } from './maintenance/stats.js';
 import { sessionInfo, type SessionInfo } from './core/session-info.js';
 import { savedRecord, withIdentity, type SaveFields } from './core/saved-record.js';
 import { sessionExpired, type ValidationResult } from './core/validate.js';
+import type { LoginOptions, LoginResult, Recipe } from './login/ensure.js';
+import type { Json } from './core/sanitize.js';
+import type { RecipeRef } from './login/recipe.js';
+import type { BrowserLaunchOptions } from './browser/launch.js';
+import type { Browser, BrowserContextOptions } from 'playwright-core';
 
 export type { SaveSource, SessionInfo, Stats };
 
@@ -64,6 +69,21 @@ export interface SaveOptions extends SaveFields {
 export interface SessionRestoreOptions extends RestoreOptions {
   /** Give the session this identity (`core/identity.ts`) before restoring it: saved into the record, then applied. Omit to keep the current one; `null` removes it. */
   identity?: Identity | null;
+}
+
+export interface EnsureOptions extends Pick<LoginOptions, 'loginTimeout' | 'reuseCheckFor' | 'loggedOutRevision'> {
+  /** Base URL of the recipe's relative URLs (a recipe file's is recorded with the session). */
+  baseURL?: string;
+  /** Options for the contexts that log in and check. */
+  contextOptions?: BrowserContextOptions;
+  /** Browser to log in and check in; one is launched (headless, and closed again) when needed. */
+  browser?: Browser;
+  launchOptions?: BrowserLaunchOptions;
+}
+
+export interface EnsureResult extends LoginResult {
+  /** The recipe file used, as recorded with the session (none for a recipe given as an object). */
+  recipe?: RecipeRef;
 }
 
 export interface ValidateOptions {
@@ -139,17 +159,60 @@ export class SessionManager {
     return manager;
   }
 
+  /**
+   * A logged-in session `name`: the saved one while it is usable (not expired, auth cookies
+   * alive, `check` passing), else a fresh `login` under a cross-process lock, so concurrent
+   * callers log in once. `recipe` is a recipe object, the path of a recipe module (recorded with
+   * the session), or omitted to use the one recorded. The same path as Playwright Test's roles.
+   */
+  async ensure(name: string, recipe?: Recipe | string, options: EnsureOptions = {}): Promise<EnsureResult> {
+    assertValidName(name);
+    const [{ ensureWith }, recipes, { launchBrowser }] = await Promise.all([import('./login/ensure.js'), import('./login/recipe.js'), import('./browser/launch.js')]);
+    const loaded =
+      typeof recipe === 'object'
+        ? { recipe: recipes.parseRecipe(recipe, `for \`${name}\``) }
+        : await recipes.loadRecipeFor(name, recipe, options.baseURL, () => this.head(name).catch(() => undefined));
+    const ref = 'ref' in loaded ? loaded.ref : undefined;
+    const baseURL = ref?.baseURL ?? options.baseURL;
+    const contextOptions = { ...(baseURL ? { baseURL } : {}), ...options.contextOptions };
+    let browser = options.browser;
+    let launched: Browser | undefined;
+    const getBrowser = async (): Promise<Browser> => (browser ??= launched = await launchBrowser('chromium', options.launchOptions));
+    try {
+      const { browser: _b, launchOptions: _l, baseURL: _u, ...rest } = options;
+      const result = await ensureWith(this, name, { ...loaded.recipe, ...rest, contextOptions, ...(ref ? { metadata: recipes.recipeMetadata(ref) } : {}) }, getBrowser);
+      this.logger.info({ session: name, loggedIn: result.loggedIn, ...(result.reason ? { reason: result.reason } : {}) }, result.loggedIn ? 'logged in' : 'reused the saved session');
+      if (ref && !result.loggedIn && !recipes.sameRecipe(recipes.recordedRecipe(result.record), ref)) {
+        await this.updateMetadata(name, recipes.recipeMetadata(ref)); // a session first saved by hand learns its recipe
+      }
+      return { ...result, ...(ref ? { recipe: ref } : {}) };
+    } finally {
+      await launched?.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Sets keys of session `name`'s metadata (the rest kept), without touching or needing to open
+   * its state: a keeper's status, a recipe learnt. Nothing happens when the session is gone.
+   */
+  async updateMetadata(name: string, patch: Record<string, Json>): Promise<void> {
+    assertValidName(name);
+    const checked = checkMetadata(patch);
+    await updateHead(this.rawStore, name, (current) => ({ ...current, metadata: checkMetadata({ ...current.metadata, ...checked }) }));
+  }
+
   /** Saves what a browser knows (or a given state) as session `name`. */
   async save(name: string, source: SaveSource, options: SaveOptions = {}): Promise<SessionRecord> {
     assertValidName(name);
     // Every option is checked before a browser or a file is touched: a bad one changes nothing.
     const tags = options.tags === undefined ? undefined : checkTags(options.tags);
     const metadata = options.metadata === undefined ? undefined : checkMetadata(options.metadata);
+    const mergeMetadata = options.mergeMetadata === undefined ? undefined : checkMetadata(options.mergeMetadata);
     if (options.ttl !== undefined) parseDuration(options.ttl, 'ttl');
     const identity = options.identity ? parseIdentity(options.identity) : options.identity;
     const { captured, cdp } = await this.capture(name, source);
     const existing = await this.getOrQuarantine(name);
-    const fields = { ...options, ...(tags ? { tags } : {}), ...(metadata ? { metadata } : {}), ...(identity !== undefined ? { identity } : {}) };
+    const fields = { ...options, ...(tags ? { tags } : {}), ...(metadata ? { metadata } : {}), ...(mergeMetadata ? { mergeMetadata } : {}), ...(identity !== undefined ? { identity } : {}) };
     const record = savedRecord(name, existing, { ...captured, cdp }, fields);
     const stored = await this.#store.put(record, options.expectedRevision === undefined ? {} : { expectedRevision: options.expectedRevision });
     this.logger.info({ session: name, revision: stored.revision, cookies: stored.storageState.cookies.length }, 'saved session');

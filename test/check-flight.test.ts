@@ -6,8 +6,8 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkOnce } from '../src/playwright/check-flight.js';
-import { recentlyVerified } from '../src/playwright/login-stamps.js';
+import { checkOnce } from '../src/login/check-flight.js';
+import { recentlyVerified } from '../src/login/login-stamps.js';
 import { createTempDir } from './helpers/temp-dir.js';
 
 const record = { name: 'admin', revision: 3, updatedAt: '2026-01-01T00:00:00.000Z' };

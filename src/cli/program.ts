@@ -26,6 +26,7 @@ import { registerStats } from './commands/stats.js';
 import { registerStop } from './commands/stop.js';
 import { registerValidate } from './commands/validate.js';
 import { registerUi } from './commands/ui.js';
+import { registerLogin } from './commands/login.js';
 import { registerWatch } from './commands/watch.js';
 
 const COMMANDS: Register[] = [
@@ -47,6 +48,7 @@ const COMMANDS: Register[] = [
   registerConfig,
   registerCrawl,
   registerRekey,
+  registerLogin,
   registerUi,
 ];
 

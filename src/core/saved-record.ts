@@ -12,6 +12,8 @@ import type { Identity } from './identity.js';
 export interface SaveFields {
   tags?: string[];
   metadata?: Record<string, Json>;
+  /** Keys set over the stored metadata (the rest kept): a writer that owns one key, like a login recording its recipe. */
+  mergeMetadata?: Record<string, Json>;
   /** Expire this long after saving (`'12h'`, or ms). Omit to keep the current expiry (none for a new session). */
   ttl?: string | number;
   /** Expire at this time. `null` removes the expiry. Wins over `ttl`. */
@@ -38,7 +40,7 @@ export function savedRecord(name: string, existing: SessionRecord | undefined, c
     lastAccessedAt: now.toISOString(),
     expiresAt: resolveExpiry(fields, existing?.expiresAt ?? null, now),
     tags: fields.tags ?? base.tags,
-    metadata: fields.metadata ?? base.metadata,
+    metadata: fields.metadata ?? (fields.mergeMetadata ? { ...base.metadata, ...fields.mergeMetadata } : base.metadata),
   }, fields.identity);
   if (Object.keys(captured.sessionStorage).length > 0) record.sessionStorage = captured.sessionStorage;
   else delete record.sessionStorage;

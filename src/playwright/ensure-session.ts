@@ -1,80 +1,32 @@
 /**
- * `ensureSession()`: a logged-in session for a role, logging in only when the saved one is
- * really unusable. The decision is measured, not guessed from file age alone:
- *
- * 1. the session exists, is not past `expiresAt` / `maxAge`, and its auth cookies have not expired;
- * 2. when a `check(page)` is given, a fresh context with the saved state passes it.
- *
- * Otherwise `login(page)` runs, under a cross-process lock so that N workers starting at once
- * log in once: the others wait, then find the fresh session and reuse it. A login that throws,
- * hangs past `loginTimeout`, or ends logged out (per `check`, or, without one, leaving no sign
- * of a login: see `login-evidence.ts`) saves nothing, so the previous valid session, if any, stays.
- *
- * A passed check is shared for a minute (`reuseCheckFor`, `login-stamps.ts`): the workers of every
- * process that ask for the role right after it was verified reuse that verification instead of
- * checking again, and a worker that waited on the lock trusts any check made while it waited.
+ * `ensureSession()`: Playwright Test's door to the one login path (`login/ensure.ts`). It adds
+ * what a Playwright project needs around it: a manager and a browser opened (and closed) when
+ * the caller gives none, and the session mirrored as a storage-state file for `use.storageState`.
  */
 import { basename, dirname } from 'node:path';
 // Types from the user's Playwright Test, the one package of theirs this entry is sure to share:
 // `playwright-core` may be a second copy when it was installed in the same step (see package.json).
-import type { Browser, BrowserContext, BrowserContextOptions, Page } from '@playwright/test';
-import { captureContext } from '../browser/capture.js';
-import { launchBrowser, toPlaywrightState, type BrowserLaunchOptions } from '../browser/launch.js';
-import { addSessionStorage } from '../browser/session-storage.js';
-import { HOME_DIRS, loginLockPath, playwrightStatePath } from '../env/paths.js';
-import { parseDuration } from '../core/duration.js';
-import { RaptorError, isRaptorError } from '../core/errors.js';
-import { SessionManager } from '../manager.js';
-import { ownDirs, readOwnFile } from '../fs/territory.js';
+import type { Browser, BrowserContextOptions, Page } from '@playwright/test';
+import { launchBrowser, type BrowserLaunchOptions } from '../browser/launch.js';
+import { contextOptionsFor } from '../browser/context-options.js';
+import { HOME_DIRS, playwrightStatePath } from '../env/paths.js';
 import { MAX_FILE_BYTES, type SessionRecord } from '../core/record.js';
+import { ownDirs, readOwnFile } from '../fs/territory.js';
 import { writeFileAtomic } from '../fs/file-io.js';
-import { withLock } from '../fs/file-lock.js';
-import { sessionExpired } from '../core/validate.js';
-import { missingLoginEvidence } from './login-evidence.js';
-import { checkOnce } from './check-flight.js';
-import { VERIFIED_REUSE_MS, clearFailed, failedSince, recentlyVerified, stampFailed, stampVerified } from './login-stamps.js';
-import { identityProblem, loginContextOptions, roleIdentity } from './role-identity.js';
-import { contextOptionsFor, identityContextOptions } from '../browser/context-options.js';
-import type { Identity } from '../core/identity.js';
+import { SessionManager } from '../manager.js';
+import { ensureWith, logInUnderLock as logInUnderLockCore, type LoginOptions, type Recipe, type RoleWork } from '../login/ensure.js';
 
-export interface RoleOptions {
+/**
+ * A role: a login recipe (`login`, `check`, `url`, `maxAge`, `authCookies`, `identity`, the same
+ * shape `raptor login --recipe` loads) and how Playwright Test uses it.
+ */
+export interface RoleOptions extends Omit<Recipe, 'login' | 'check'>, Pick<LoginOptions, 'loginTimeout' | 'reuseCheckFor'> {
   /** Logs in from a blank page. Relative URLs resolve against `contextOptions.baseURL`. */
   login(page: Page): Promise<void>;
   /** Says whether `page`, opened at `url` with the saved state, is still logged in. */
   check?(page: Page): Promise<boolean>;
-  /** Where `check` runs. @default the context's baseURL, else `about:blank` */
-  url?: string;
-  /** Log in again after this long (`'1h'`, or ms), whatever the cookies say. */
-  maxAge?: string | number;
-  /**
-   * Names of the cookies that carry the login: a login that does not set all of them is refused,
-   * and the session is unusable once any has expired.
-   * @default any cookie or storage counts as a login; a session is stale once every persistent cookie expired
-   */
-  authCookies?: string[];
-  /**
-   * How long `login` may take. In Playwright Test this time is not charged to the test that
-   * needed the role: its timeout is extended by the time spent logging in (or waiting for
-   * another worker's login). @default 60_000
-   */
-  loginTimeout?: number;
-  /**
-   * The browser the login is bound to (user agent, locale, timezone, proxy…; Playwright's
-   * `BrowserContextOptions` names). The login, every check and every test context of the role get
-   * it, and it is saved with the session. A saved session logged in with another identity (the
-   * role's changed) is logged in again. In Playwright Test it wins over the config's `use`
-   * (device presets included); a spec's `test.use({ userAgent })` wins over it.
-   * @default none: Playwright's defaults
-   */
-  identity?: Identity;
   /** Re-save the state after each passing test (apps that rotate refresh tokens on every load). @default false */
   rotate?: boolean;
-  /**
-   * How long (ms) a passed `check` of the saved session is trusted by every worker and process
-   * on this RAPTOR_HOME before it is run again; 0 checks every time. A worker that waited on the
-   * login lock always trusts a check made while it waited. @default 60_000
-   */
-  reuseCheckFor?: number;
 }
 
 export interface EnsureSessionOptions extends RoleOptions {
@@ -105,225 +57,35 @@ export interface EnsuredSession {
 }
 
 export { sessionStatePath } from './state-path.js';
+export { CHECK_FAILED, checkPage, contextWithSession, findReusable, needsCheck, roleWork, runCheck, savedProblem, staleReason } from '../login/ensure.js';
 
 export async function ensureSession(name: string, options: EnsureSessionOptions): Promise<EnsuredSession> {
   let browser = options.browser;
   const ownBrowser = browser === undefined;
   try {
-    return await ensureSessionWith(name, options, async () => (browser ??= await launchBrowser('chromium', options.launchOptions)));
+    return await ensureSessionWith(name, options, async () => (browser ??= (await launchBrowser('chromium', options.launchOptions))));
   } finally {
     if (ownBrowser && browser) await browser.close();
   }
 }
 
-/**
- * `ensureSession` with the browser given as a function, called only when a check or a login
- * needs one: a caller resolving many roles at once (`ensureSessions()`) shares one browser, and
- * launches none when every role was verified a moment ago.
- */
+/** `ensureSession` with the browser given as a function, called only when a check or a login needs one. */
 export async function ensureSessionWith(name: string, options: Omit<EnsureSessionOptions, 'browser'>, getBrowser: () => Promise<Browser>): Promise<EnsuredSession> {
   const env = options.env ?? process.env;
   const manager = options.manager ?? (await SessionManager.open({ ...(options.dir ? { dir: options.dir } : {}), env, autoCleanup: false }));
   try {
-    const work = roleWork(name, options, manager, getBrowser);
-    const first = await findReusable(manager, name);
-    let problem = savedProblem(work, first);
-    if (!problem && needsCheck(work, first!)) {
-      const passed = await checkOnce(work.home, first!, async () => runCheck(await work.getBrowser(), first!, options));
-      if (!passed) problem = CHECK_FAILED;
-    }
-    if (!problem) return await ensured(manager, first!, false);
-    return await logInUnderLock(work, first, problem);
+    const result = await ensureWith(manager, name, options as LoginOptions, getBrowser);
+    return { ...result, statePath: await writeStateFile(manager, result.record), contextOptions: contextOptionsFor(result.record) };
   } finally {
     if (!options.manager) await manager.close();
   }
 }
 
-/** Why a saved session was not reused when its `check()` failed. */
-export const CHECK_FAILED = 'check() says the saved state is logged out';
-
-/** One role's resolution: its options, the manager, and a browser opened only when needed. */
-export interface RoleWork {
-  name: string;
-  options: Omit<EnsureSessionOptions, 'browser'>;
-  manager: SessionManager;
-  home: string;
-  maxAgeMs: number | undefined;
-  reuseCheckFor: number;
-  getBrowser(): Promise<Browser>;
-}
-
-export function roleWork(name: string, options: Omit<EnsureSessionOptions, 'browser'>, manager: SessionManager, getBrowser: () => Promise<Browser>): RoleWork {
-  const maxAgeMs = options.maxAge === undefined ? undefined : parseDuration(options.maxAge, 'maxAge');
-  const identity = roleIdentity(name, options.identity);
-  loginContextOptions(name, identity, options.contextOptions); // a conflict fails before anything runs
-  options = { ...options, identity };
-  return { name, options, manager, home: manager.paths.home, maxAgeMs, reuseCheckFor: options.reuseCheckFor ?? VERIFIED_REUSE_MS, getBrowser };
-}
-
-/**
- * The saved record, or `undefined` when there is none or its file is invalid (not reusable: a
- * login replaces it). A store that is down or a wrong key is thrown with its own code: logging in
- * again over a session that is only unreadable right now would clobber it.
- */
-export async function findReusable(manager: SessionManager, name: string): Promise<SessionRecord | undefined> {
-  try {
-    return await manager.find(name);
-  } catch (error) {
-    if (isRaptorError(error, 'INVALID_SESSION')) return undefined;
-    throw error;
-  }
-}
-
-/** Why `record` cannot be reused without asking the browser, or `undefined`. */
-export function savedProblem(work: RoleWork, record: SessionRecord | undefined): string | undefined {
-  if (!record) return 'no saved session';
-  return identityProblem(record, work.options.identity) ?? staleReason(record, work.maxAgeMs, work.options.authCookies, work.options.check !== undefined);
-}
-
-/** True when `record` must pass `check()` before use: a check is declared and no recent one covers this revision. */
-export function needsCheck(work: RoleWork, record: SessionRecord, waitingSince?: number): boolean {
-  return work.options.check !== undefined && !recentlyVerified(work.home, record, work.reuseCheckFor, waitingSince);
-}
-
-/**
- * Logs in under the role's cross-process lock, so that N workers log in once: a worker that
- * waited finds the fresh session (or the failure) of the one that logged in. `first` is the
- * record whose `firstProblem` brought us here.
- */
+/** The core's `logInUnderLock`, with the role's state file written for `use.storageState`. */
 export async function logInUnderLock(work: RoleWork, first: SessionRecord | undefined, firstProblem: string): Promise<EnsuredSession> {
-  const { name, options, manager, home } = work;
-  const usable = async (record: SessionRecord | undefined, waitingSince: number): Promise<boolean> => {
-    if (savedProblem(work, record)) return false;
-    if (!needsCheck(work, record!, waitingSince)) return true;
-    if (!(await runCheck(await work.getBrowser(), record!, options))) return false;
-    await stampVerified(home, record!);
-    return true;
-  };
-  const lockPath = loginLockPath(home, name);
-  ownDirs(home, [HOME_DIRS.locks]); // territory: a `locks` that is a link or a file is FOREIGN_DIRECTORY
-  const loginTimeout = options.loginTimeout ?? 60_000;
-  const waitingSince = Date.now();
-  return withLock(
-    lockPath,
-    async () => {
-      // Another worker may have logged in while we waited for the lock.
-      const current = await findReusable(manager, name);
-      if (current && current.revision !== first?.revision && (await usable(current, waitingSince))) {
-        return await ensured(manager, current, false);
-      }
-      // ...or tried and failed: that failure is ours too, rather than a second wait for a hung login.
-      const failed = failedSince(home, name, waitingSince);
-      if (failed) throw new RaptorError('LOGIN_FAILED', `Another worker's login of \`${name}\` failed while this one waited for it: ${failed}`);
-      try {
-        const captured = await runLogin(await work.getBrowser(), name, options, loginTimeout);
-        const candidate = { ...(first ?? {}), storageState: captured.storageState, sessionStorage: captured.sessionStorage, identity: options.identity } as SessionRecord;
-        const noEvidence = missingLoginEvidence(candidate.storageState, candidate.sessionStorage, options.authCookies);
-        if (noEvidence && !options.check) {
-          throw new RaptorError(
-            'LOGIN_FAILED',
-            `login() for \`${name}\` left no sign of a login: ${noEvidence}. Nothing was saved. Check the credentials; if the login does succeed, name its cookies in \`authCookies\` or give the role a \`check\`.`,
-          );
-        }
-        if (noEvidence && options.authCookies) {
-          throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but ${noEvidence}. Nothing was saved. Check the credentials and the names in \`authCookies\`.`);
-        }
-        if (options.check && !(await runCheck(await work.getBrowser(), candidate, options))) {
-          throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but check() says the browser is not logged in. Nothing was saved.`);
-        }
-        const record = await manager.save(name, { storageState: captured.storageState, sessionStorage: captured.sessionStorage }, {
-          expiresAt: work.maxAgeMs === undefined ? null : new Date(Date.now() + work.maxAgeMs),
-          identity: options.identity ?? null,
-        });
-        await stampVerified(home, record);
-        await clearFailed(home, name);
-        return { ...(await ensured(manager, record, true)), reason: firstProblem };
-      } catch (error) {
-        if (error instanceof RaptorError && error.code === 'LOGIN_FAILED') await stampFailed(home, name, error.message);
-        throw error;
-      }
-    },
-    { what: `The login of \`${name}\``, timeoutMs: loginTimeout * 2 + 30_000 },
-  );
-}
-
-/**
- * Why a record cannot be reused without even opening a browser, or `undefined`. Without a
- * `check` to ask (`checked: false`), a state that shows no login at all is not reusable either.
- */
-export function staleReason(record: SessionRecord, maxAgeMs: number | undefined, authCookies: string[] | undefined, checked: boolean, now = Date.now()): string | undefined {
-  if (sessionExpired(record, maxAgeMs, now)) return 'the saved session expired';
-  const alive = (expires: number): boolean => expires === -1 || expires * 1000 > now;
-  const cookies = record.storageState.cookies;
-  if (authCookies) {
-    for (const wanted of authCookies) {
-      const cookie = cookies.find((c) => c.name === wanted);
-      if (!cookie) return `auth cookie \`${wanted}\` is missing`;
-      if (!alive(cookie.expires)) return `auth cookie \`${wanted}\` expired`;
-    }
-  } else if (cookies.length > 0 && !cookies.some((c) => alive(c.expires))) {
-    return 'every cookie expired';
-  }
-  const noEvidence = checked ? undefined : missingLoginEvidence(record.storageState, record.sessionStorage, authCookies);
-  if (noEvidence) return `the saved state shows no login (${noEvidence})`;
-  return undefined;
-}
-
-/** Opens a context holding `record`'s state (with its sessionStorage) and identity. */
-export async function contextWithSession(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage' | 'identity'>, contextOptions: BrowserContextOptions = {}): Promise<BrowserContext> {
-  const context = await browser.newContext({ ...identityContextOptions(record.identity, contextOptions), storageState: toPlaywrightState(record.storageState) });
-  await addSessionStorage(context, record.sessionStorage);
-  return context;
-}
-
-/** `check()` on a fresh context holding `record` (closed again). */
-export async function runCheck(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage' | 'identity'>, options: EnsureSessionOptions): Promise<boolean> {
-  const context = await contextWithSession(browser, record, options.contextOptions);
-  try {
-    return await checkPage(await context.newPage(), options, options.contextOptions);
-  } finally {
-    await context.close();
-  }
-}
-
-/** `check()` in `page`, opened at the role's `url` (else the baseURL). */
-export async function checkPage(page: Page, options: RoleOptions, contextOptions: BrowserContextOptions | undefined): Promise<boolean> {
-  try {
-    const url = options.url ?? contextOptions?.baseURL;
-    if (url) await page.goto(url);
-    return (await options.check!(page)) === true;
-  } catch {
-    return false; // a check that cannot even run (page error, timeout) has not shown a logged-in browser
-  }
-}
-
-async function runLogin(browser: Browser, name: string, options: EnsureSessionOptions, timeoutMs: number) {
-  const context = await browser.newContext(loginContextOptions(name, options.identity, options.contextOptions));
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const page = await context.newPage();
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RaptorError('LOGIN_FAILED', `login() for \`${name}\` did not finish within ${timeoutMs} ms. Nothing was saved; raise \`loginTimeout\` if the login is just slow.`)),
-        timeoutMs,
-      );
-    });
-    try {
-      await Promise.race([options.login(page), timeout]);
-    } catch (error) {
-      if (error instanceof RaptorError) throw error;
-      throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` failed: ${(error as Error).message}. Nothing was saved.`, { cause: error });
-    }
-    return await captureContext(context);
-  } finally {
-    clearTimeout(timer);
-    await context.close(); // also ends a login still hanging in this context
-  }
-}
-
-/** What `ensureSession` returns for `record`, with its state file written. */
-async function ensured(manager: SessionManager, record: SessionRecord, loggedIn: boolean): Promise<EnsuredSession> {
-  return { record, loggedIn, statePath: await writeStateFile(manager, record), contextOptions: contextOptionsFor(record) };
+  const result = await logInUnderLockCore(work, first, firstProblem);
+  const manager = work.sessions as SessionManager;
+  return { ...result, statePath: await writeStateFile(manager, result.record), contextOptions: contextOptionsFor(result.record) };
 }
 
 /**

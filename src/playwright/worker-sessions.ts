@@ -18,7 +18,7 @@ import { addSessionStorage, type InitScriptHandle } from '../browser/session-sto
 import { RaptorError, isRaptorError } from '../core/errors.js';
 import type { SessionRecord } from '../core/record.js';
 import { SessionManager } from '../manager.js';
-import { checkOnce } from './check-flight.js';
+import { checkOnce } from '../login/check-flight.js';
 import { CHECK_FAILED, checkPage, contextWithSession, ensureSession, findReusable, logInUnderLock, needsCheck, roleWork, runCheck, savedProblem, staleReason, writeStateFile } from './ensure-session.js';
 import type { RoleOptions } from './ensure-session.js';
 import { roleOptions } from './roles.js';
@@ -57,7 +57,7 @@ export async function openWorkerSessions(browser: Browser, sessionsDir: string |
   const cache = new Map<string, Promise<Resolved>>();
   let inPlace: Promise<boolean> | undefined; // asked on first need
   const work = (role: string, options: RoleOptions, contextOptions: BrowserContextOptions) =>
-    roleWork(role, { ...options, manager, contextOptions }, manager, async () => browser);
+    roleWork(role, { ...options, contextOptions }, manager, async () => browser);
 
   const resolve = async (role: string, contextOptions: BrowserContextOptions, deferCheck: boolean): Promise<Resolved> => {
     const options = roleOptions(role);
