@@ -9,12 +9,12 @@ import type { Run } from '../command.js';
 import { withManager, type CliContext } from '../context.js';
 import { usage } from '../options.js';
 import { examples, quote, type CommandOutput } from '../output.js';
-import { loadEnvFile } from '../env-file.js';
+import { loadSecretsFile } from '../secrets-file.js';
 
 export interface LoginFlags {
   recipe?: string;
   baseUrl?: string;
-  envFile?: string;
+  secretsFile?: string;
   headed?: boolean;
   force?: boolean;
 }
@@ -39,7 +39,7 @@ export function registerLogin(program: Command, run: Run): void {
     .argument('<name>', 'session name')
     .option('--recipe <file>', 'the recipe module (default: the one recorded with the session)')
     .option('--base-url <url>', "what the recipe's relative URLs resolve against (recorded with the session)")
-    .option('--env-file <file>', "read the recipe's credentials from this dotenv file (into its environment only; never stored)")
+    .option('--secrets-file <file>', "read the recipe's credentials from this dotenv file (into its environment only; never stored)")
     .option('--headed', 'show the browser window while logging in')
     .option('--force', 'log in even when the saved session is still usable')
     .addHelpText(
@@ -47,7 +47,7 @@ export function registerLogin(program: Command, run: Run): void {
       examples([
         ['raptor login acme --recipe recipes/acme.ts --base-url https://app.acme.test', 'log in once; later runs reuse it'],
         ['ACME_PASSWORD=… raptor login acme', 'the recorded recipe; logs in only if the session stopped working'],
-        ['raptor login acme --env-file .env.acme --json', 'credentials from a dotenv file; JSON says whether it logged in'],
+        ['raptor login acme --secrets-file .env.acme --json', 'credentials from a dotenv file; JSON says whether it logged in'],
       ]) + '\nExit codes: 0 logged in or reused, 1 the login failed (LOGIN_FAILED; nothing saved), 2 a bad recipe or option, 3 no recipe file.\n',
     )
     .action(run((cli, name: string, flags: LoginFlags) => login(cli, name, flags)));
@@ -55,7 +55,7 @@ export function registerLogin(program: Command, run: Run): void {
 
 export async function login(cli: CliContext, name: string, flags: LoginFlags): Promise<CommandOutput> {
   if (flags.baseUrl !== undefined && flags.baseUrl.trim() === '') throw usage('`--base-url` needs a URL.');
-  if (flags.envFile) loadEnvFile(flags.envFile);
+  if (flags.secretsFile) loadSecretsFile(flags.secretsFile);
   const out = await withManager(cli, {}, async (manager): Promise<LoginOut> => {
     const current = flags.force ? await manager.find(name).catch(() => undefined) : undefined;
     const result = await manager.ensure(name, flags.recipe, {
