@@ -11,6 +11,7 @@ import type { SessionRecord, SessionSummary } from '../core/record.js';
 import { redactUrl } from '../core/redact-url.js';
 import type { BrowserState } from './browser-probes.js';
 import { statusOf, type SessionStatus } from './session-index.js';
+import { loginView, type LoginView } from './login-view.js';
 
 export interface CookieView {
   name: string;
@@ -83,6 +84,8 @@ export interface SessionView {
   origins: OriginView[];
   passkeys: Array<{ rpId: string }>;
   identity: IdentityView | null;
+  /** The recipe that logs it in and what `raptor keep` last did; `null` when none does. */
+  login: LoginView | null;
 }
 
 const length = (value: unknown): number => (typeof value === 'string' ? [...value].length : 0);
@@ -151,6 +154,7 @@ export function sessionView(record: SessionRecord, summary: SessionSummary, brow
     origins: originList,
     passkeys,
     identity: identityView(record.identity),
+    login: loginView(record.metadata),
   };
 }
 
@@ -176,6 +180,7 @@ export function summaryView(summary: SessionSummary, browser: BrowserState, unav
     origins: [],
     passkeys: [],
     identity: null,
+    login: loginView(summary.metadata),
   };
 }
 

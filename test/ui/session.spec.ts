@@ -141,3 +141,26 @@ test('an error is shown with its code and message', async ({ page, dashboard }) 
   await expect(page.locator('#session-error')).toContainText('No session `no-such-session`');
   await expect(page.locator('#action-validate')).toBeDisabled();
 });
+
+test('the Login section shows the recorded recipe and what `raptor keep` last did, and a session without one says so', async ({ page, dashboard }) => {
+  const file = join(dashboard.home, 'state.json');
+  await writeFile(file, state());
+  const metadata = {
+    recipe: { path: '/srv/recipes/acme.ts', sha256: 'ab'.repeat(32), baseURL: 'https://app.acme.test/' },
+    keep: { at: new Date(Date.now() - 60_000).toISOString(), result: 'failed', failures: 2, nextAt: new Date(Date.now() + 2 * 3_600_000).toISOString(), error: 'login() for `kept` failed: wrong password' },
+  };
+  expect((await dashboard.raptor(['save', 'kept', '--from', file, '--metadata', JSON.stringify(metadata)])).code).toBe(0);
+  expect((await dashboard.raptor(['save', 'by-hand', '--from', file])).code).toBe(0);
+
+  await openSession(page, dashboard, 'kept');
+  const login = page.locator('#login');
+  await expect(login.locator('dd[data-field="recipe"]')).toHaveText('/srv/recipes/acme.ts');
+  await expect(login.locator('dd[data-field="base URL"]')).toHaveText('https://app.acme.test/');
+  await expect(login.locator('dd[data-field="kept"]')).toHaveText(/^failed .*ago/);
+  await expect(login.locator('dd[data-field="failures in a row"]')).toHaveText('2');
+  await expect(login.locator('dd[data-field="last error"]')).toContainText('wrong password');
+  await expect(login.locator('dd[data-field="next visit"]')).toContainText(/in 1 h 5\d min/);
+
+  await dashboard.open(page, `#/session/by-hand`);
+  await expect(page.locator('#login')).toContainText('No recipe');
+});

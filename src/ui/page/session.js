@@ -176,6 +176,8 @@ export async function render(main, name) {
       ...(s.passkeys.length > 0 ? [h('h2', {}, `Passkeys (${s.passkeys.length})`), h('ul', { id: 'passkeys' }, s.passkeys.map((p) => h('li', {}, p.rpId || '?')))] : []),
       h('h2', {}, 'Identity'),
       drawIdentity(s.identity),
+      h('h2', {}, 'Login'),
+      drawLogin(s.login, now),
     );
   }
 
@@ -282,6 +284,22 @@ function drawOrigins(origins) {
       ),
     ),
   );
+}
+
+/** The recipe recorded with the session and what `raptor keep` last did. */
+function drawLogin(login, now) {
+  if (!login) return h('p', { class: 'muted', id: 'login' }, 'No recipe: logged in by hand. `raptor login <name> --recipe <file>` records one.');
+  const keep = login.keep;
+  const rows = [
+    ['recipe', login.recipe.path],
+    ['recipe sha256', `${login.recipe.sha256}\u2026`],
+    ['base URL', login.recipe.baseURL],
+    ['kept', keep?.result ? `${keep.result}${keep.at ? ` ${relative(keep.at, now)}` : ''}` : 'not by `raptor keep` yet'],
+    ['failures in a row', keep?.failures ? String(keep.failures) : undefined],
+    ['next visit', keep?.nextAt ? `${keep.nextAt} (${relative(keep.nextAt, now)})` : undefined],
+    ['last error', keep?.error],
+  ].filter(([, value]) => value !== undefined && value !== '');
+  return h('dl', { class: 'fields', id: 'login', dataset: { result: keep?.result ?? '' } }, rows.flatMap(([label, value]) => [h('dt', {}, label), h('dd', { dataset: { field: label } }, value)]));
 }
 
 function drawIdentity(identity) {
