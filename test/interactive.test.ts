@@ -39,6 +39,23 @@ describe('open a session for a person and save it back', () => {
     expect(result.session?.sessionStorage?.[site.url]?.['tab']).toMatch(/^tab-/);
   });
 
+  it('keeps sessionStorage the app wrote after the last capture, when the person closes the tab right away', async () => {
+    // Under load a capture can run only after the tab is gone (seen in CI): what the tab wrote
+    // since the last capture must come from the tab itself. No periodic capture here: only the load one.
+    const result = await openInteractive(env.manager, 'late-write', {
+      url: `${site.url}/status`,
+      launchOptions: headless,
+      snapshotIntervalMs: 600_000,
+      onReady: async (context) => {
+        const page = context.pages()[0]!;
+        await page.waitForTimeout(1500); // the person reads the page: the load's capture is done by now
+        await page.evaluate(() => sessionStorage.setItem('written', 'after-load'));
+        await page.close();
+      },
+    });
+    expect(result.session?.sessionStorage?.[site.url]?.['written']).toBe('after-load');
+  });
+
   it('opens an existing session logged in, and saves what changed on stop', async () => {
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));

@@ -7,11 +7,12 @@
  * the window kills the context before anyone can ask it for its state, so the state is also
  * captured every few seconds and after every page load while the person works, and the latest
  * capture is what is saved. sessionStorage lives in tabs: once the last tab is closed it can only
- * come from a capture taken while a tab was open, so the final capture keeps the previous one's.
+ * come from what the tabs reported while they were open (`session-storage-mirror.ts`).
  */
 import type { BrowserContext } from 'playwright-core';
 import { captureContext, type Captured } from './capture.js';
 import { launchWithState, type BrowserLaunchOptions, type SavedState } from './launch.js';
+import { mirrorSessionStorage } from './session-storage-mirror.js';
 
 export interface InteractiveOptions {
   url?: string;
@@ -33,6 +34,7 @@ export interface Browsed {
 /** The state the person ends with, loaded from `state` (a blank state for a new session). */
 export async function browseInteractively(state: SavedState, options: InteractiveOptions = {}): Promise<Browsed> {
   const { browser, context } = await launchWithState(state, { headless: false, ...options.launchOptions, callerHandlesSignals: true });
+  const reported = await mirrorSessionStorage(context);
   let latest: Captured | undefined;
   let snapshots = 0;
   // Captures run one after another, so an older capture can never land after a newer one.
@@ -41,7 +43,8 @@ export async function browseInteractively(state: SavedState, options: Interactiv
   const capture = async (): Promise<void> => {
     try {
       const captured = await captureContext(context);
-      if (context.pages().length === 0 && latest) captured.sessionStorage = latest.sessionStorage;
+      // No tab left: what the tabs reported last (a capture taken a moment ago may predate it).
+      if (context.pages().length === 0) captured.sessionStorage = withoutEmpty({ ...(latest?.sessionStorage ?? {}), ...reported() });
       latest = captured;
       snapshots++;
     } catch {
@@ -72,4 +75,8 @@ export async function browseInteractively(state: SavedState, options: Interactiv
     await browser.close().catch(() => undefined); // already gone when the person closed the window
   }
   return { captured: latest, snapshots };
+}
+
+function withoutEmpty(map: Record<string, Record<string, string>>): Record<string, Record<string, string>> {
+  return Object.fromEntries(Object.entries(map).filter(([, items]) => Object.keys(items).length > 0));
 }
