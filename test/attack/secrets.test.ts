@@ -90,6 +90,9 @@ const OTHER_SECRETS = {
   configStorePassword: make('cp'),
   badCdpToken: make('bt'),
   badCdpPassword: make('bp'),
+  // What a login recipe's login wrote (issue 14): `raptor login` saves it and must print none of it.
+  recipeCookie: make('rc'),
+  recipeStorage: make('rs'),
 };
 const SECRETS: Record<string, string> = { ...STATE_SECRETS, ...OTHER_SECRETS };
 
@@ -235,6 +238,17 @@ describe('attack: no secret in any output', () => {
     }
     await writeFile(join(inputs, 'state.json'), JSON.stringify(plantedState(), null, 2));
     await writeFile(join(inputs, 'corrupt-import.json'), `[{"schemaVersion": 1, "name": ${OTHER_SECRETS.corruptImport}}]`);
+    await writeFile(
+      join(inputs, 'plant.mjs'),
+      `export default {
+  async login(page) {
+    await page.context().addCookies([{ name: 'sid', value: ${JSON.stringify(OTHER_SECRETS.recipeCookie)}, url: 'http://127.0.0.1:9/' }]);
+    await page.route('http://127.0.0.1:9/**', (route) => route.fulfill({ body: '<html></html>', contentType: 'text/html' }));
+    await page.goto('http://127.0.0.1:9/');
+    await page.evaluate((v) => localStorage.setItem('token', v), ${JSON.stringify(OTHER_SECRETS.recipeStorage)});
+  },
+};\n`,
+    );
     await writeFile(join(inputs, 'corrupt-state.json'), `{"cookies": [${OTHER_SECRETS.corruptStateFile}], "origins": []}`);
 
     // A home whose config holds a store URL with a password, and one whose config is corrupt.
@@ -291,6 +305,10 @@ describe('attack: no secret in any output', () => {
       { args: ['stop', 'victim'], once: true },
       { args: ['rekey'], once: true },
       { args: ['rm', 'victim'], once: true },
+      // A recipe logs in (a browser starts), then the recorded recipe reuses the login.
+      { args: ['login', 'recipe-made', '--recipe', join(inputs, 'plant.mjs')], once: true, spawn: true, level: 'trace' },
+      { args: ['login', 'recipe-made'], once: true },
+      { args: ['login', 'recipe-made', '--force'], once: true },
     ];
     const exportIndex = { next: 0 };
     for (const c of cases) await runCase(c, exportIndex);
@@ -331,6 +349,10 @@ describe('attack: no secret in any output', () => {
     expect(results.get(`--log-level trace --json --store ${pgOk} save pgs --from ${join(inputs, 'state.json')}`)?.code, seedNote).toBe(0);
     const pgReveal = await inProcess(['--store', pgOk, 'show', 'pgs', '--reveal', '--json'], baseEnv(home));
     expect(pgReveal.stdout).toContain(STATE_SECRETS.passkeyPrivateKey);
+    // The recipe's login was saved: its secrets are in the session, for `show --reveal` only.
+    const recipeMade = await inProcess(['show', 'recipe-made', '--reveal', '--json'], baseEnv(home));
+    expect(recipeMade.stdout).toContain(OTHER_SECRETS.recipeCookie);
+    expect(recipeMade.stdout).toContain(OTHER_SECRETS.recipeStorage);
     // The corrupt files were seen (a scan of commands that never read them would prove nothing).
     expect(outputs.some((o) => o.text.includes('broken.json'))).toBe(true);
     expect(outputs.some((o) => o.text.includes('wrongtype'))).toBe(true);
