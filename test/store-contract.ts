@@ -333,9 +333,13 @@ export function runStoreContract(backend: string, context: ContractContext): voi
         const tag = unique('pool');
         const [name] = await pool(tag, 1);
         const lease = (await acquire(store, { tag, leaseMs: 3000, owner: owner(1) }))!;
-        const current = (await store.get(name!))!;
-        await store.put({ ...current, metadata: { ...current.metadata, note: 'edited meanwhile' } }); // a plain writer
-        const refreshed = await lease.update((record) => ({ ...record, storageState: state('fresh'), metadata: { ...record.metadata, refreshedBy: owner(1) } }));
+        let calls = 0;
+        const refreshed = await lease.update(async (record) => {
+          // A plain writer gets in between this write's read and its put: the write must land on top of it, not over it.
+          if (calls++ === 0) await store.put({ ...record, metadata: { ...record.metadata, note: 'edited meanwhile' } });
+          return { ...record, storageState: state('fresh'), metadata: { ...record.metadata, refreshedBy: owner(1) } };
+        });
+        expect(calls).toBe(2);
         expect(refreshed).toMatchObject({ revision: 3, metadata: { note: 'edited meanwhile', refreshedBy: owner(1) } });
         expect((await store.get(name!))!.storageState.cookies[0]?.value).toBe('fresh');
         expect(await acquire(store, { tag, leaseMs: 60_000, owner: owner(2) })).toBeUndefined(); // still held
