@@ -56,7 +56,7 @@ async function fleetStore() {
   const store = storeUrl(table);
   const raptor = await createRaptorEnv({ store, autoCleanup: false });
   cleanups.push(app.close, raptor.dispose, () => sql(`DROP TABLE IF EXISTS "${table}", "${table}_quarantine", "${table}_schema"`));
-  return { app, store, raptor, manager: raptor.manager };
+  return { app, store, table, raptor, manager: raptor.manager };
 }
 
 /** Logs sessions `names` in (each as its own user), one by one, with no usage limit in the pool. */
@@ -99,7 +99,7 @@ describe('a fleet whose app forgot every login', () => {
 
     const children: { owner: string; log: string; child: ChildProcess; exited: Promise<{ owner: string; code: number | null }> }[] = [];
     for (let i = 0; i < WORKERS; i++) {
-      const config: RefreshWorkerConfig = { store, home: raptor.home, owner: `worker-${i}`, log: join(logs.path, `worker-${i}.ndjson`), baseURL: app.url, leaseMs: 30_000, stop };
+      const config: RefreshWorkerConfig = { store, home: raptor.home, owner: `worker-${i}`, log: join(logs.path, `worker-${i}.ndjson`), baseURL: app.url, leaseMs: 120_000, stop }; // long leases: this test is about refreshes, not expiry
       const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
       const exited = new Promise<{ owner: string; code: number | null }>((resolve) => child.once('exit', (code) => resolve({ owner: config.owner, code })));
       children.push({ owner: config.owner, log: config.log, child, exited });
@@ -107,11 +107,15 @@ describe('a fleet whose app forgot every login', () => {
     cleanups.push(async () => {
       for (const { child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
+    const started = Date.now();
+    const phases: string[] = [];
+    const phase = (what: string) => phases.push(`${what} ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const events = async (): Promise<Event[]> => (await Promise.all(children.map((c) => readEvents(c.log)))).flat() as Event[];
     const persistedCount = async () => (await events()).filter((e) => e.event === 'persisted').length;
 
     // The fleet is at work, logged in: every worker has started and sessions changed hands.
     await waitFor('the workers to start and use the pool', async () => (await persistedCount()) >= SESSIONS, 120_000);
+    phase('in use');
     app.forgetAll();
     const forgotAt = process.hrtime.bigint();
     // Every session was found logged out, refreshed, and released with its fresh state...
@@ -123,15 +127,19 @@ describe('a fleet whose app forgot every login', () => {
       });
     }, 90_000);
     // ...and then the fleet went on with it for a while: later holders found them logged in.
+    phase('refreshed');
     const before = await persistedCount();
     await waitFor('the fleet to use the refreshed sessions', async () => (await persistedCount()) >= before + SESSIONS, 60_000);
     await writeFile(stop, '');
+    phase('used again');
     const exits = await Promise.all(children.map((c) => c.exited));
+    phase('stopped');
     const all = (await events()).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-    console.info(`fleet refresh: ${all.filter((e) => e.event === 'persisted').length} uses by ${WORKERS} workers`);
+    console.info(`fleet refresh: ${all.filter((e) => e.event === 'persisted').length} uses by ${WORKERS} workers; ${phases.join(', ')}`);
 
     expect(exits).toEqual(children.map((c) => ({ owner: c.owner, code: 0 })));
-    expect(all.filter((e) => ['failed', 'wrong-user', 'retired'].includes(e.event))).toEqual([]);
+    const line = (e: Event) => `${e.owner} ${e.event} ${e.session}${e.user ? ` as ${e.user}` : ''}${e.error ? `: ${e.error}` : ''}`;
+    expect(all.filter((e) => ['failed', 'wrong-user', 'retired'].includes(e.event)).map(line)).toEqual([]);
     expect(holdOverlaps(all)).toEqual([]); // never two holders of one session at once
     for (const name of names) {
       const user = userOf(name);
@@ -163,33 +171,59 @@ describe('a fleet whose app forgot every login', () => {
 
 describe('refreshing a leased session', () => {
   it('by a worker whose lease expired and was taken: writes nothing and fails with LOCKED', { timeout: 60_000 }, async () => {
-    const { app, manager } = await fleetStore();
-    const [name] = ['refresh-late'];
-    await logIn(manager, app, [name!]);
+    const { app, manager, table } = await fleetStore();
+    const name = 'refresh-late';
+    await logIn(manager, app, [name]);
     app.forgetAll();
-    const stale = (await manager.acquire({ leaseMs: 1_000, owner: 'slow-worker' }))!;
-    const before = await manager.get(name!);
+    const stale = (await manager.acquire({ leaseMs: 60_000, owner: 'slow-worker' }))!;
+    const before = await manager.get(name);
 
-    // The slow worker's login stalls until its lease has lapsed and another worker has taken the session.
+    // While the slow worker logs in, its lease lapses (a stalled machine: made so here by hand, since
+    // the refresh keeps renewing it) and another worker takes the session.
     let taker: PoolLease | undefined;
-    const slow = { ...recipeFor(name!), login: async (page: Parameters<ReturnType<typeof recipeFor>['login']>[0]) => {
-      await waitFor('another worker to take the session', async () => (taker = await manager.acquire({ leaseMs: 60_000, owner: 'taker' })) !== undefined, 30_000);
-      await recipeFor(name!).login(page);
+    const slow = { ...recipeFor(name), login: async (page: Parameters<ReturnType<typeof recipeFor>['login']>[0]) => {
+      await sql(`UPDATE "${table}" SET lease_expires_at = now() - interval '1 second' WHERE name = $1`, [name]);
+      taker = await manager.acquire({ leaseMs: 60_000, owner: 'taker' });
+      expect(taker?.name).toBe(name);
+      await recipeFor(name).login(page);
     } };
     await expect(manager.refreshLease(stale, slow, { browser, baseURL: app.url })).rejects.toMatchObject({ code: 'LOCKED' });
-    expect(app.logins(userOf(name!))).toBe(2); // its login ran...
-    const after = await manager.get(name!);
+    expect(app.logins(userOf(name))).toBe(2); // its login ran...
+    const after = await manager.get(name);
     expect(after).toEqual(before); // ...but nothing of it was written: same revision, same (dead) state
     expect((await manager.leases()).map((l) => l.owner)).toEqual(['taker']);
 
     // Asked again, the late worker is refused before it logs in; the taker's refresh is the one that counts.
-    await expect(manager.refreshLease(stale, recipeFor(name!), { browser, baseURL: app.url })).rejects.toMatchObject({ code: 'LOCKED' });
-    expect(app.logins(userOf(name!))).toBe(2);
-    const fresh = await manager.refreshLease(taker!, recipeFor(name!), { browser, baseURL: app.url });
+    await expect(manager.refreshLease(stale, recipeFor(name), { browser, baseURL: app.url })).rejects.toMatchObject({ code: 'LOCKED' });
+    expect(app.logins(userOf(name))).toBe(2);
+    const fresh = await manager.refreshLease(taker!, recipeFor(name), { browser, baseURL: app.url });
     expect(fresh.refreshed).toBe(true);
     const released = await (fresh as { lease: PoolLease }).lease.release({ outcome: 'success' });
     expect(released.revision).toBe(before.revision + 2);
-    expect(await whoIs(released, app.url)).toBe(userOf(name!));
+    expect(await whoIs(released, app.url)).toBe(userOf(name));
+  });
+
+  it('keeps the lease through a login slower than the lease: nobody else can take the session meanwhile', { timeout: 60_000 }, async () => {
+    const { app, manager } = await fleetStore();
+    const name = 'refresh-slow';
+    await logIn(manager, app, [name]);
+    app.forgetAll();
+    const lease = (await manager.acquire({ leaseMs: 3_000, owner: 'w1' }))!;
+    const others: (PoolLease | undefined)[] = [];
+    const slow = { ...recipeFor(name), login: async (page: Parameters<ReturnType<typeof recipeFor>['login']>[0]) => {
+      // Twice the lease, asking for the session all along as another worker would.
+      const until = Date.now() + 6_000;
+      while (Date.now() < until) {
+        others.push(await manager.acquire({ leaseMs: 60_000, owner: 'w2' }));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await recipeFor(name).login(page);
+    } };
+    const result = await manager.refreshLease(lease, slow, { browser, baseURL: app.url });
+    expect(result.refreshed).toBe(true);
+    expect(others.length).toBeGreaterThan(5);
+    expect(others.filter((other) => other !== undefined).map((other) => other!.owner)).toEqual([]);
+    await (result as { lease: PoolLease }).lease.release({ outcome: 'success' });
   });
 
   it('retires a session once it needed maxRefreshes refreshes without a successful use in between', { timeout: 60_000 }, async () => {

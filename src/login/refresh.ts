@@ -54,12 +54,18 @@ export async function refreshLeased(lease: PoolLease, recipe: Recipe, options: R
   const identity = roleIdentity(lease.name, recipe.identity);
   loginContextOptions(lease.name, identity, options.contextOptions); // a conflict fails before anything runs
   const maxAgeMs = recipe.maxAge === undefined ? undefined : parseDuration(recipe.maxAge, 'maxAge');
-  // A lease already lost costs no login; a lease lost during the login is caught by the fenced write.
+  // A lease already lost costs no login; one lost during the login anyway is caught by the fenced write.
   await lease.renew();
-  const captured = await verifiedLogin(
-    { name: lease.name, options: { ...recipe, identity, ...(options.contextOptions ? { contextOptions: options.contextOptions } : {}) }, getBrowser },
-    options.loginTimeout ?? 60_000,
-  );
+  const heartbeat = keepHeld(lease);
+  let captured;
+  try {
+    captured = await verifiedLogin(
+      { name: lease.name, options: { ...recipe, identity, ...(options.contextOptions ? { contextOptions: options.contextOptions } : {}) }, getBrowser },
+      options.loginTimeout ?? 60_000,
+    );
+  } finally {
+    await heartbeat.stop();
+  }
   // Saved as a login saves it (`ensure.ts`), over the record as it is now, with the refresh counted.
   const stored = await lease.update((current) => {
     const now = new Date();
@@ -70,4 +76,32 @@ export async function refreshLeased(lease: PoolLease, recipe: Recipe, options: R
     }, now);
   });
   return { refreshed: true, lease: withSession(lease, stored) };
+}
+
+/**
+ * Renews `lease` every third of its length while a login runs, so a login slower than the lease
+ * (an SSO round trip, a loaded machine) does not lose it. A renewal that fails (the lease was
+ * taken) stops the heartbeat; the fenced write then fails with `LOCKED`.
+ */
+function keepHeld(lease: PoolLease): { stop(): Promise<void> } {
+  const periodMs = Math.max(50, (Date.parse(lease.expiresAt) - Date.now()) / 3);
+  let stopped = false;
+  let inFlight: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const beat = (): void => {
+    timer = setTimeout(() => {
+      inFlight = lease.renew().then(
+        () => void (stopped || beat()),
+        () => undefined, // lost: nothing more to keep
+      );
+    }, periodMs);
+  };
+  beat();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await inFlight;
+    },
+  };
 }
