@@ -92,14 +92,14 @@ describe('a fleet whose app forgot every login', () => {
   it(`${WORKERS} worker processes on ${SESSIONS} PostgreSQL sessions: each session is logged in again exactly once, by the worker holding its lease`, { timeout: 180_000 }, async () => {
     const { app, store, raptor, manager } = await fleetStore();
     const names = Array.from({ length: SESSIONS }, (_, i) => `refresh-u${i + 1}`);
-    await logIn(manager, app, names);
     const logs = await createTempDir('raptor-refresh-logs-');
     cleanups.push(logs.remove);
-    const stop = join(logs.path, 'stop');
+    const [go, stop] = [join(logs.path, 'go'), join(logs.path, 'stop')];
 
     const children: { owner: string; log: string; child: ChildProcess; exited: Promise<{ owner: string; code: number | null }> }[] = [];
     for (let i = 0; i < WORKERS; i++) {
-      const config: RefreshWorkerConfig = { store, home: raptor.home, owner: `worker-${i}`, log: join(logs.path, `worker-${i}.ndjson`), baseURL: app.url, leaseMs: 120_000, stop }; // long leases: this test is about refreshes, not expiry
+      // Long leases: this test is about refreshes, not expiry (a loaded machine may stall a worker for seconds).
+      const config: RefreshWorkerConfig = { store, home: raptor.home, owner: `worker-${i}`, log: join(logs.path, `worker-${i}.ndjson`), baseURL: app.url, leaseMs: 120_000, go, stop };
       const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
       const exited = new Promise<{ owner: string; code: number | null }>((resolve) => child.once('exit', (code) => resolve({ owner: config.owner, code })));
       children.push({ owner: config.owner, log: config.log, child, exited });
@@ -113,8 +113,13 @@ describe('a fleet whose app forgot every login', () => {
     const events = async (): Promise<Event[]> => (await Promise.all(children.map((c) => readEvents(c.log)))).flat() as Event[];
     const persistedCount = async () => (await events()).filter((e) => e.event === 'persisted').length;
 
-    // The fleet is at work, logged in: every worker has started and sessions changed hands.
-    await waitFor('the workers to start and use the pool', async () => (await persistedCount()) >= SESSIONS, 120_000);
+    // The pool is logged in (while the workers start), then the fleet goes to work.
+    await logIn(manager, app, names);
+    await waitFor('the workers to start', async () => (await events()).filter((e) => e.event === 'ready').length === WORKERS, 120_000);
+    phase('logged in, workers ready');
+    await writeFile(go, '');
+    // The fleet is at work, logged in: sessions changed hands.
+    await waitFor('the workers to use the pool', async () => (await persistedCount()) >= SESSIONS, 120_000);
     phase('in use');
     app.forgetAll();
     const forgotAt = process.hrtime.bigint();

@@ -25,6 +25,8 @@ export interface RefreshWorkerConfig {
   log: string;
   baseURL: string;
   leaseMs: number;
+  /** A file the test writes once the pool is logged in (the workers start meanwhile). */
+  go: string;
   /** A file the test writes when the workers should stop. */
   stop: string;
 }
@@ -45,6 +47,7 @@ async function visit(browser: Browser, lease: PoolLease): Promise<{ user: string
 }
 
 log({ event: 'ready' });
+while (!existsSync(config.go)) await sleep(20);
 try {
   while (!existsSync(config.stop)) {
     let lease = await manager.acquire({ leaseMs: config.leaseMs, owner: config.owner });
