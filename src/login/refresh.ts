@@ -16,6 +16,7 @@
  * `lastRefreshAt` count every refresh, for `raptor list` and the dashboard.
  */
 import type { Browser } from 'playwright-core';
+import type { Captured } from '../browser/capture.js';
 import { parseDuration } from '../core/duration.js';
 import type { SessionRecord } from '../core/record.js';
 import type { Json } from '../core/sanitize.js';
@@ -57,7 +58,7 @@ export async function refreshLeased(lease: PoolLease, recipe: Recipe, options: R
   // A lease already lost costs no login; one lost during the login anyway is caught by the fenced write.
   await lease.renew();
   const heartbeat = keepHeld(lease);
-  let captured;
+  let captured: Captured;
   try {
     captured = await verifiedLogin(
       { name: lease.name, options: { ...recipe, identity, ...(options.contextOptions ? { contextOptions: options.contextOptions } : {}) }, getBrowser },
