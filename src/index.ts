@@ -1,5 +1,5 @@
 export { SessionManager } from './manager.js';
-export type { EnsureOptions, EnsureResult, OpenOptions, SaveOptions, SaveSource, SessionInfo, SessionRestoreOptions, Stats, ValidateOptions } from './manager.js';
+export type { EnsureOptions, EnsureResult, OpenOptions, RefreshLeaseOptions, RefreshResult, SaveOptions, SaveSource, SessionInfo, SessionRestoreOptions, Stats, ValidateOptions } from './manager.js';
 export type { Recipe, LoginResult } from './login/ensure.js';
 export { loadRecipe, recordedRecipe } from './login/recipe.js';
 export type { RecipeRef, LoadedRecipe } from './login/recipe.js';

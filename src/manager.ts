@@ -34,12 +34,13 @@ import { sessionInfo, type SessionInfo } from './core/session-info.js';
 import { savedRecord, withIdentity, type SaveFields } from './core/saved-record.js';
 import { sessionExpired, type ValidationResult } from './core/validate.js';
 import type { LoginOptions, LoginResult, Recipe } from './login/ensure.js';
+import type { RefreshResult } from './login/refresh.js';
 import type { Json } from './core/sanitize.js';
 import type { RecipeRef } from './login/recipe.js';
 import type { BrowserLaunchOptions } from './browser/launch.js';
 import type { Browser, BrowserContextOptions } from 'playwright-core';
 
-export type { SaveSource, SessionInfo, Stats };
+export type { RefreshResult, SaveSource, SessionInfo, Stats };
 
 export interface OpenOptions {
   /** Sessions directory for the default file store. @default RAPTOR_SESSIONS_DIR or ~/.raptor/sessions */
@@ -84,6 +85,11 @@ export interface EnsureOptions extends Pick<LoginOptions, 'loginTimeout' | 'reus
 export interface EnsureResult extends LoginResult {
   /** The recipe file used, as recorded with the session (none for a recipe given as an object). */
   recipe?: RecipeRef;
+}
+
+export interface RefreshLeaseOptions extends Pick<EnsureOptions, 'baseURL' | 'contextOptions' | 'browser' | 'launchOptions' | 'loginTimeout'> {
+  /** Retire the session instead once it was refreshed this often since its last successful use. @default 3 */
+  maxRefreshes?: number;
 }
 
 export interface ValidateOptions {
@@ -186,6 +192,39 @@ export class SessionManager {
         await this.updateMetadata(name, recipes.recipeMetadata(ref)); // a session first saved by hand learns its recipe
       }
       return { ...result, ...(ref ? { recipe: ref } : {}) };
+    } finally {
+      await launched?.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * The fleet worker's answer to a leased session it found logged out: log it in again with
+   * `recipe` (an object, a recipe file, or omitted for the one recorded with the session) and
+   * write the fresh state under the lease, which stays held (`login/refresh.ts`). Only the lease
+   * holder can: a lost lease is `LOCKED` with nothing written. Past `maxRefreshes` the session is
+   * retired and released instead (`{ refreshed: false }`).
+   */
+  async refreshLease(lease: PoolLease, recipe?: Recipe | string, options: RefreshLeaseOptions = {}): Promise<RefreshResult> {
+    const [{ refreshLeased }, recipes, { launchBrowser }] = await Promise.all([import('./login/refresh.js'), import('./login/recipe.js'), import('./browser/launch.js')]);
+    const loaded =
+      typeof recipe === 'object'
+        ? { recipe: recipes.parseRecipe(recipe, `for \`${lease.name}\``) }
+        : await recipes.loadRecipeFor(lease.name, recipe, options.baseURL, async () => lease.session);
+    const ref = 'ref' in loaded ? loaded.ref : undefined;
+    const baseURL = ref?.baseURL ?? options.baseURL;
+    const contextOptions = { ...(baseURL ? { baseURL } : {}), ...options.contextOptions };
+    let browser = options.browser;
+    let launched: Browser | undefined;
+    const getBrowser = async (): Promise<Browser> => (browser ??= launched = await launchBrowser('chromium', options.launchOptions));
+    try {
+      const result = await refreshLeased(lease, loaded.recipe, {
+        contextOptions,
+        ...(options.loginTimeout !== undefined ? { loginTimeout: options.loginTimeout } : {}),
+        ...(options.maxRefreshes !== undefined ? { maxRefreshes: options.maxRefreshes } : {}),
+        ...(ref ? { metadata: recipes.recipeMetadata(ref) } : {}),
+      }, getBrowser);
+      this.logger.info({ session: lease.name, owner: lease.owner, refreshed: result.refreshed }, result.refreshed ? 'refreshed the leased session' : 'retired the leased session: too many refreshes');
+      return result;
     } finally {
       await launched?.close().catch(() => undefined);
     }

@@ -329,6 +329,34 @@ export function runStoreContract(backend: string, context: ContractContext): voi
         await taker!.release({ outcome: 'success' });
       });
 
+      it('writes under the lease, which stays held, on top of a concurrent save; a lost lease writes nothing (LOCKED)', async () => {
+        const tag = unique('pool');
+        const [name] = await pool(tag, 1);
+        const lease = (await acquire(store, { tag, leaseMs: 3000, owner: owner(1) }))!;
+        let calls = 0;
+        const refreshed = await lease.update(async (record) => {
+          // A plain writer gets in between this write's read and its put: the write must land on top of it, not over it.
+          if (calls++ === 0) await store.put({ ...record, metadata: { ...record.metadata, note: 'edited meanwhile' } });
+          return { ...record, storageState: state('fresh'), metadata: { ...record.metadata, refreshedBy: owner(1) } };
+        });
+        expect(calls).toBe(2);
+        expect(refreshed).toMatchObject({ revision: 3, metadata: { note: 'edited meanwhile', refreshedBy: owner(1) } });
+        expect((await store.get(name!))!.storageState.cookies[0]?.value).toBe('fresh');
+        expect(await acquire(store, { tag, leaseMs: 60_000, owner: owner(2) })).toBeUndefined(); // still held
+        await expect(lease.update((record) => ({ ...record, name: `${name}-other` }))).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+
+        // The lease lapses and another worker takes the session: the late holder's write is refused.
+        await sleepPast(lease.expiresAt);
+        const taker = (await acquire(store, { tag, leaseMs: 60_000, owner: owner(2) }))!;
+        expect(taker.name).toBe(name);
+        await expect(lease.update((record) => ({ ...record, storageState: state('stale') }))).rejects.toMatchObject({ code: 'LOCKED' });
+        const after = (await store.get(name!))!;
+        expect({ revision: after.revision, cookie: after.storageState.cookies[0]?.value }).toEqual({ revision: 3, cookie: 'fresh' });
+        // ...and the taker's lease is untouched: it writes and releases.
+        expect((await taker.update((record) => ({ ...record, storageState: state('taker') }))).revision).toBe(4);
+        expect((await taker.release({ outcome: 'success' })).storageState.cookies[0]?.value).toBe('taker');
+      });
+
       it('renewing keeps a lease past its first expiry', async () => {
         const tag = unique('pool');
         await pool(tag, 1);

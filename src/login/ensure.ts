@@ -16,7 +16,7 @@
  * checking again, and a worker that waited on the lock trusts any check made while it waited.
  */
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
-import { captureContext } from '../browser/capture.js';
+import { captureContext, type Captured } from '../browser/capture.js';
 import { toPlaywrightState } from '../browser/launch.js';
 import { addSessionStorage } from '../browser/session-storage.js';
 import { identityContextOptions } from '../browser/context-options.js';
@@ -208,21 +208,7 @@ export async function logInUnderLock(work: RoleWork, first: SessionRecord | unde
       const failed = failedSince(home, name, waitingSince);
       if (failed) throw new RaptorError('LOGIN_FAILED', `Another worker's login of \`${name}\` failed while this one waited for it: ${failed}`);
       try {
-        const captured = await runLogin(await work.getBrowser(), name, options, loginTimeout);
-        const candidate = { ...(first ?? {}), storageState: captured.storageState, sessionStorage: captured.sessionStorage, identity: options.identity } as SessionRecord;
-        const noEvidence = missingLoginEvidence(candidate.storageState, candidate.sessionStorage, options.authCookies);
-        if (noEvidence && !options.check) {
-          throw new RaptorError(
-            'LOGIN_FAILED',
-            `login() for \`${name}\` left no sign of a login: ${noEvidence}. Nothing was saved. Check the credentials; if the login does succeed, name its cookies in \`authCookies\` or give the role a \`check\`.`,
-          );
-        }
-        if (noEvidence && options.authCookies) {
-          throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but ${noEvidence}. Nothing was saved. Check the credentials and the names in \`authCookies\`.`);
-        }
-        if (options.check && !(await runCheck(await work.getBrowser(), candidate, options))) {
-          throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but check() says the browser is not logged in. Nothing was saved.`);
-        }
+        const captured = await verifiedLogin(work, loginTimeout);
         const record = await sessions.save(name, { storageState: captured.storageState, sessionStorage: captured.sessionStorage }, {
           expiresAt: work.maxAgeMs === undefined ? null : new Date(Date.now() + work.maxAgeMs),
           identity: options.identity ?? null,
@@ -238,6 +224,31 @@ export async function logInUnderLock(work: RoleWork, first: SessionRecord | unde
     },
     { what: `The login of \`${name}\``, timeoutMs: loginTimeout * 2 + 30_000 },
   );
+}
+
+/**
+ * Runs `login` in a fresh context and proves it logged in: evidence in the state, and `check`
+ * passing on it. The captured state, or `LOGIN_FAILED` (nothing to save). Also a fleet worker's
+ * refresh (`refresh.ts`), which saves it under its lease instead of the login lock.
+ */
+export async function verifiedLogin(work: Pick<RoleWork, 'name' | 'options' | 'getBrowser'>, loginTimeout: number): Promise<Captured> {
+  const { name, options } = work;
+  const captured = await runLogin(await work.getBrowser(), name, options, loginTimeout);
+  const candidate = { storageState: captured.storageState, sessionStorage: captured.sessionStorage, ...(options.identity ? { identity: options.identity } : {}) };
+  const noEvidence = missingLoginEvidence(candidate.storageState, candidate.sessionStorage, options.authCookies);
+  if (noEvidence && !options.check) {
+    throw new RaptorError(
+      'LOGIN_FAILED',
+      `login() for \`${name}\` left no sign of a login: ${noEvidence}. Nothing was saved. Check the credentials; if the login does succeed, name its cookies in \`authCookies\` or give the role a \`check\`.`,
+    );
+  }
+  if (noEvidence && options.authCookies) {
+    throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but ${noEvidence}. Nothing was saved. Check the credentials and the names in \`authCookies\`.`);
+  }
+  if (options.check && !(await runCheck(await work.getBrowser(), candidate, options))) {
+    throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` finished, but check() says the browser is not logged in. Nothing was saved.`);
+  }
+  return captured;
 }
 
 /**

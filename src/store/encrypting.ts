@@ -145,6 +145,9 @@ async function acquireOpened(store: SessionStore & NativeAcquire, wrapped: Sessi
   const abandon = (): Promise<void> => lease.abandon();
   return createPoolLease(lease, session, {
     abandon,
+    // The store's own fenced write, opening what it read and sealing what it writes with that
+    // version's key, as the native update does.
+    update: async (change) => openRecord(await lease.update(async (current) => sealRecord(await change(openRecord(current, options)), current.encrypted?.kid, options)), options),
     // Without a new state nothing needs the key: the store's own release counts the use. With one,
     // the generic release over the wrapped store validates it, proves the lease is still held,
     // and seals it with the key of what it replaces (or refuses, ending the lease uncounted).

@@ -11,7 +11,7 @@ import { RaptorError, isRaptorError } from '../core/errors.js';
 import { isExpired, parseRecordValue, type SessionRecord, type SessionSummary } from '../core/record.js';
 import type { Json } from '../core/sanitize.js';
 import { hasNativeAcquire } from './capabilities.js';
-import type { AcquireOptions, Lease, PoolLease, ReleaseOptions, SessionStore } from './types.js';
+import type { AcquireOptions, Lease, PoolLease, ReleaseOptions, SessionStore, UpdateFn } from './types.js';
 
 /** Crawlee's defaults (`SessionOptions`). */
 export const DEFAULT_MAX_USAGE_COUNT = 50;
@@ -31,6 +31,11 @@ export interface PoolStats {
   retiredReason?: RetiredReason;
   retiredAt?: string;
   lastOutcome?: ReleaseOptions['outcome'];
+  /** Logins its lease holders ran because it was logged out (`refreshLease`), over its whole life: what `list` and the dashboard show. */
+  refreshes?: number;
+  /** Refreshes since its last successful use: what `maxRefreshes` limits. A `success` release resets it. */
+  refreshesSinceSuccess?: number;
+  lastRefreshAt?: string;
 }
 
 // Metadata is the user's JSON: a missing or malformed field falls back to its default rather
@@ -45,6 +50,9 @@ const PoolStatsSchema = z.object({
   retiredReason: z.enum(['usage', 'errors', 'blocked']).optional().catch(undefined),
   retiredAt: z.string().optional().catch(undefined),
   lastOutcome: z.enum(['success', 'error', 'blocked']).optional().catch(undefined),
+  refreshes: count(0).optional(),
+  refreshesSinceSuccess: count(0).optional(),
+  lastRefreshAt: z.string().optional().catch(undefined),
 });
 
 /** The pool accounting of a session (defaults when it was never leased). */
@@ -67,7 +75,10 @@ export function isAvailable(session: Pick<SessionSummary, 'expiresAt' | 'tags' |
 /** Crawlee's accounting for one use, and retirement once the session is no longer usable. */
 export function countOutcome(stats: PoolStats, outcome: ReleaseOptions['outcome'], now = new Date()): PoolStats {
   const next: PoolStats = { ...stats, usageCount: stats.usageCount + 1, lastOutcome: outcome };
-  if (outcome === 'success') next.errorScore = Math.max(0, stats.errorScore - ERROR_SCORE_DECREMENT); // markGood
+  if (outcome === 'success') {
+    next.errorScore = Math.max(0, stats.errorScore - ERROR_SCORE_DECREMENT); // markGood
+    if (next.refreshesSinceSuccess) next.refreshesSinceSuccess = 0; // the refreshed login worked
+  }
   else if (outcome === 'error') next.errorScore = stats.errorScore + 1; // markBad
   else next.errorScore = stats.errorScore + stats.maxErrorScore; // retire(): 401/403/429
   if (!next.retired) {
@@ -100,7 +111,12 @@ export function leaseLost(name: string, owner: string): RaptorError {
   );
 }
 
-/** A release that keeps meeting concurrent plain writes gives up after this many tries. */
+/** The pool accounting of one refresh of a session by its lease holder (`login/refresh.ts`). */
+export function countRefresh(stats: PoolStats, now = new Date()): PoolStats {
+  return { ...stats, refreshes: (stats.refreshes ?? 0) + 1, refreshesSinceSuccess: (stats.refreshesSinceSuccess ?? 0) + 1, lastRefreshAt: now.toISOString() };
+}
+
+/** A release or lease-fenced write that keeps meeting concurrent plain writes gives up after this many tries. */
 const MAX_RELEASE_ATTEMPTS = 50;
 
 /**
@@ -143,7 +159,11 @@ export async function acquire(store: SessionStore, opts: AcquireOptions): Promis
     }
     const held = lease;
     const abandon = (): Promise<void> => held.release();
-    return createPoolLease(held, session, { release: (options) => releaseOverLease(store, held, abandon, options), abandon });
+    return createPoolLease(held, session, {
+      release: (options) => releaseOverLease(store, held, abandon, options),
+      update: (change) => writeOverLease(store, held, change),
+      abandon,
+    });
   }
   return undefined;
 }
@@ -154,6 +174,22 @@ export async function acquire(store: SessionStore, opts: AcquireOptions): Promis
  * overwritten (the release is then counted again on top of it), and only then the lease ends.
  */
 export async function releaseOverLease(store: SessionStore, lease: HeldLease, end: () => Promise<void>, options: ReleaseOptions): Promise<SessionRecord> {
+  let stored: SessionRecord;
+  try {
+    stored = await writeOverLease(store, lease, (current) => applyRelease(current, options), 'release'); // an invalid state throws: nothing written, the lease kept
+  } catch (error) {
+    if (isRaptorError(error, 'ENCRYPTION_KEY')) throw await keyRefused(lease.name, end, error);
+    throw error;
+  }
+  await end();
+  return stored;
+}
+
+/**
+ * A write under the lease over the plain contract, the lease kept: the same fence as a release
+ * (renew, then `put` with `expectedRevision`, `change` applied again on top of a concurrent write).
+ */
+export async function writeOverLease(store: SessionStore, lease: HeldLease, change: UpdateFn, what = 'write'): Promise<SessionRecord> {
   for (let attempt = 0; attempt < MAX_RELEASE_ATTEMPTS; attempt++) {
     try {
       await lease.renew();
@@ -161,21 +197,16 @@ export async function releaseOverLease(store: SessionStore, lease: HeldLease, en
       if (isRaptorError(error, 'LOCKED')) throw leaseLost(lease.name, lease.owner);
       throw error;
     }
-    let stored: SessionRecord;
     try {
       const current = await store.get(lease.name);
       if (!current) throw leaseLost(lease.name, lease.owner); // deleted: the lease went with it
-      const next = applyRelease(current, options); // an invalid state throws here: nothing written, the lease kept
-      stored = await store.put(next, { expectedRevision: current.revision });
+      return await store.put(sameSession(lease.name, await change(current)), { expectedRevision: current.revision });
     } catch (error) {
       if (isRaptorError(error, 'REVISION_CONFLICT')) continue;
-      if (isRaptorError(error, 'ENCRYPTION_KEY')) throw await keyRefused(lease.name, end, error);
       throw error;
     }
-    await end();
-    return stored;
   }
-  throw new RaptorError('REVISION_CONFLICT', `Session \`${lease.name}\` kept changing under ${MAX_RELEASE_ATTEMPTS} attempts to release it. Retry the release.`);
+  throw new RaptorError('REVISION_CONFLICT', `Session \`${lease.name}\` kept changing under ${MAX_RELEASE_ATTEMPTS} attempts to ${what} it. Retry the ${what}.`);
 }
 
 /**
@@ -194,7 +225,7 @@ export type HeldLease = Pick<Lease, 'name' | 'owner' | 'token' | 'expiresAt' | '
 export function createPoolLease(
   lease: HeldLease,
   session: SessionRecord,
-  ends: { release(options: ReleaseOptions): Promise<SessionRecord>; abandon(): Promise<void> },
+  ends: { release(options: ReleaseOptions): Promise<SessionRecord>; update(change: UpdateFn): Promise<SessionRecord>; abandon(): Promise<void> },
 ): PoolLease {
   return {
     name: lease.name,
@@ -206,8 +237,22 @@ export function createPoolLease(
     session,
     renew: (leaseMs) => lease.renew(leaseMs),
     release: (options) => ends.release(options),
+    update: (change) => ends.update(change),
     abandon: () => ends.abandon(),
   };
+}
+
+/** The same lease, seen with `session` (e.g. what a lease-fenced write just stored). */
+export function withSession(lease: PoolLease, session: SessionRecord): PoolLease {
+  return createPoolLease(lease, session, { release: (options) => lease.release(options), update: (change) => lease.update(change), abandon: () => lease.abandon() });
+}
+
+/** `next`, unless a change under the lease of `name` returned another session: a lease fences one session only. */
+export function sameSession(name: string, next: SessionRecord): SessionRecord {
+  if (next.name !== name) {
+    throw new RaptorError('INVALID_INPUT', `A write under the lease on \`${name}\` returned session \`${next.name}\`; it cannot rename or write another session. Nothing was written.`);
+  }
+  return next;
 }
 
 function shuffle<T>(items: T[]): void {

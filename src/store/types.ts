@@ -80,6 +80,13 @@ export interface PoolLease {
    */
   release(options: ReleaseOptions): Promise<SessionRecord>;
   /**
+   * Writes a change of the session under the lease, which stays held (a fleet worker's refresh:
+   * `manager.refreshLease`). `change` gets the stored record and returns the next one; over a
+   * concurrent plain write it is applied again on top of it (revision check), never over it.
+   * `LOCKED` (and nothing written) when the lease was lost; what `change` throws is written nowhere.
+   */
+  update(change: UpdateFn): Promise<SessionRecord>;
+  /**
    * Ends the lease without writing or counting a use: for a worker that cannot use the session at
    * all (e.g. its key cannot open it), so the session is free again at once, its accounting untouched.
    */

@@ -97,7 +97,8 @@ export async function runFleet(options: { store: string; tag: string; workers: n
   return { events, victim: victim.config.owner, victimSession, killedAt, exits };
 }
 
-async function readEvents(path: string): Promise<FleetEvent[]> {
+/** The NDJSON log of one worker (none yet: empty). */
+export async function readEvents(path: string): Promise<FleetEvent[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
   return text
     .split('\n')
@@ -113,10 +114,17 @@ async function readEvents(path: string): Promise<FleetEvent[]> {
  * `acquired` to the holder's `released`; the victim's last hold ends when it was killed.
  */
 export function overlappingHolds(run: FleetRun): string[] {
-  const bySession = new Map<string, FleetEvent[]>();
-  for (const e of run.events) if (e.event === 'acquired' || e.event === 'released') bySession.set(e.session, [...(bySession.get(e.session) ?? []), e]);
   const killed: FleetEvent = { owner: run.victim, at: run.killedAt, event: 'released', session: run.victimSession };
-  bySession.get(run.victimSession)?.push(killed);
+  return holdOverlaps(run.events, run.events.some((e) => e.session === run.victimSession) ? [killed] : []);
+}
+
+/** A hold-bearing log line of any fleet worker (this harness's, or `refresh-worker.ts`'s). */
+export type HoldEvent = Pick<FleetEvent, 'owner' | 'at' | 'session'> & { event: string };
+
+/** Every moment at which two workers held one session, from `acquired` … `released` lines (`extra`: holds ended otherwise). */
+export function holdOverlaps(logged: readonly HoldEvent[], extra: readonly HoldEvent[] = []): string[] {
+  const bySession = new Map<string, HoldEvent[]>();
+  for (const e of [...logged, ...extra]) if (e.event === 'acquired' || e.event === 'released') bySession.set(e.session, [...(bySession.get(e.session) ?? []), e]);
   const problems: string[] = [];
   for (const [session, events] of bySession) {
     events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.event === 'released' ? -1 : 1));

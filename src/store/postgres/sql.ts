@@ -54,6 +54,9 @@ function statements(names: TableNames) {
     /** A pool release: the record written back and the lease ended, only while the token holds it. */
     release: `UPDATE ${t} SET ${SET_RECORD}, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
       WHERE name = $1 AND revision = $13 AND lease_token = $14 AND schema_version <= ${SCHEMA_VERSION}`,
+    /** A write by a lease holder that keeps its lease (a refresh): only while the token holds it. */
+    leasedUpdate: `UPDATE ${t} SET ${SET_RECORD}
+      WHERE name = $1 AND revision = $13 AND lease_token = $14 AND schema_version <= ${SCHEMA_VERSION}`,
     delete: `DELETE FROM ${t} WHERE name = $1`,
     quarantine: `WITH d AS (DELETE FROM ${t} WHERE name = $1 RETURNING name, head, state)
       INSERT INTO ${q} (name, reason, head, state) SELECT name, $2, head, state FROM d`,

@@ -23,7 +23,7 @@ import {
   type SessionRecord,
   type SessionSummary,
 } from '../../core/record.js';
-import { applyRelease, createPoolLease, leaseLost } from '../pool.js';
+import { applyRelease, createPoolLease, leaseLost, sameSession } from '../pool.js';
 import { loadPg, parseStoreUrl, storeError, type Pg } from './client.js';
 import { dropSchema, ensureSchema, tableNames, type TableNames } from './schema.js';
 import { createNotifier, startListener, type Listener, type Notifier } from './watch.js';
@@ -44,7 +44,6 @@ import {
   type NativeUpdate,
   type PoolLease,
   type PutOptions,
-  type ReleaseOptions,
   type ScanEntry,
   type SessionFilter,
   type SessionStore,
@@ -254,7 +253,14 @@ export class PostgresSessionStore implements SessionStore, StoreMaintenance, Nat
         continue;
       }
       const lease = this.leaseHandle(row.name, opts.owner, token, row.lease_expires_at, opts.leaseMs);
-      return createPoolLease(lease, session, { release: (options) => this.settle(session, token, opts.owner, options), abandon: () => lease.release() });
+      // What this holder last read or wrote: its next fenced write starts from there.
+      let latest = session;
+      const fenced = async (change: UpdateFn, end: boolean): Promise<SessionRecord> => (latest = await this.writeLeased(latest, token, opts.owner, change, end));
+      return createPoolLease(lease, session, {
+        release: (options) => fenced((current) => applyRelease(current, options), true),
+        update: (change) => fenced(change, false),
+        abandon: () => lease.release(),
+      });
     }
     return undefined;
   }
@@ -315,12 +321,15 @@ export class PostgresSessionStore implements SessionStore, StoreMaintenance, Nat
     await this.pool.end();
   }
 
-  /** Writes a released session back if `token` still holds its lease; retried over concurrent plain writes. */
-  private async settle(session: SessionRecord, token: string, owner: string, options: ReleaseOptions): Promise<SessionRecord> {
+  /**
+   * Writes `change` of the session if `token` still holds its lease, ending the lease (a release)
+   * or keeping it (a refresh); retried over concurrent plain writes, `change` applied on top of them.
+   */
+  private async writeLeased(session: SessionRecord, token: string, owner: string, change: UpdateFn, end: boolean): Promise<SessionRecord> {
     let current = session;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const stored = nextRevision(applyRelease(current, options), current.revision, {});
-      const written = await this.query(this.sql.release, [...rowColumns(stored), current.revision, token]);
+      const stored = nextRevision(parseRecordValue(sameSession(session.name, await change(current))), current.revision, {});
+      const written = await this.query(end ? this.sql.release : this.sql.leasedUpdate, [...rowColumns(stored), current.revision, token]);
       if (written.rowCount === 1) {
         this.notifier.push({ type: 'put', name: stored.name, revision: stored.revision });
         return stored;
@@ -329,7 +338,8 @@ export class PostgresSessionStore implements SessionStore, StoreMaintenance, Nat
       if (!row || row.lease_token !== token) throw leaseLost(session.name, owner);
       current = parseRow(row, this.location); // someone saved the session meanwhile: count the release on top of that
     }
-    throw new RaptorError('REVISION_CONFLICT', `Session \`${session.name}\` kept changing under ${MAX_ATTEMPTS} attempts to release it. Retry the release.`);
+    const what = end ? 'release' : 'write';
+    throw new RaptorError('REVISION_CONFLICT', `Session \`${session.name}\` kept changing under ${MAX_ATTEMPTS} attempts to ${what} it. Retry the ${what}.`);
   }
 
   private leaseHandle(name: string, owner: string, token: string, expiresAt: Date, defaultMs: number): Lease {
