@@ -157,3 +157,16 @@ test.describe('over PostgreSQL', () => {
     }
   });
 });
+
+test('a session its lease holder logged in again shows how often, and when last', async ({ page, dashboard }) => {
+  const state = join(dashboard.home, 'state.json');
+  await writeFile(state, stateWithSecret('fleet-s3cret-cookie'));
+  const lastRefreshAt = new Date(Date.now() - 5 * 60_000).toISOString();
+  const metadata = JSON.stringify({ pool: { usageCount: 4, errorScore: 0, refreshes: 2, refreshesSinceSuccess: 0, lastRefreshAt } });
+  const saved = await dashboard.raptor(['save', 'refreshed-1', '--from', state, '--tag', 'shop', '--metadata', metadata]);
+  expect(saved.code, saved.stderr).toBe(0);
+  expect((await dashboard.raptor(['save', 'never-1', '--from', state, '--tag', 'shop'])).code).toBe(0);
+  await dashboard.open(page, '#/fleet');
+  await expect(page.locator('#fleet-sessions tr[data-name="refreshed-1"] .refreshes')).toHaveText(/^2 \(last 5 min [0-9]+ s ago\)$/);
+  await expect(page.locator('#fleet-sessions tr[data-name="never-1"] .refreshes')).toHaveText('-');
+});

@@ -1,4 +1,4 @@
-// The fleet: the pool's counts (overall and per tag), each session's usage and error score, and
+// The fleet: the pool's counts (overall and per tag), each session's usage, error score and refreshes by its lease holder, and
 // who holds a lease until when. Re-read on every `session` event (a save, a release's accounting)
 // and every `fleet` event (the server's lease poll saw a lease taken or released).
 import { h, clear, relative } from './dom.js';
@@ -21,7 +21,7 @@ export async function render(main) {
     h(
       'table',
       { class: 'fleet-sessions' },
-      h('thead', {}, h('tr', {}, ['Session', 'Tags', 'State', 'Uses', 'Error score', 'Lease holder'].map((c) => h('th', {}, c)))),
+      h('thead', {}, h('tr', {}, ['Session', 'Tags', 'State', 'Uses', 'Error score', 'Refreshes', 'Lease holder'].map((c) => h('th', {}, c)))),
       sessions,
     ),
   );
@@ -69,7 +69,7 @@ export async function render(main) {
     );
     clear(sessions).append(
       ...(view.sessions.length === 0
-        ? [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No sessions yet.'))]
+        ? [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No sessions yet.'))]
         : view.sessions.map((s) =>
             h(
               'tr',
@@ -79,6 +79,7 @@ export async function render(main) {
               h('td', {}, h('span', { class: `pool-state ${s.state}`, title: s.retiredReason ?? '' }, s.retiredReason ? `${s.state} (${s.retiredReason})` : s.state)),
               h('td', { class: 'num uses' }, `${s.usageCount} / ${s.maxUsageCount}`),
               h('td', { class: 'num errors' }, h('meter', { min: 0, max: s.maxErrorScore, value: Math.min(s.errorScore, s.maxErrorScore) }), ` ${s.errorScore} / ${s.maxErrorScore}`),
+              h('td', { class: 'num refreshes', title: s.lastRefreshAt ?? '' }, s.refreshes > 0 ? `${s.refreshes}${s.lastRefreshAt ? ` (last ${relative(s.lastRefreshAt, now)})` : ''}` : '-'),
               h('td', { class: 'holder' }, s.lease ? [s.lease.owner, ' ', h('span', { class: 'countdown muted', dataset: { at: s.lease.expiresAt } }, relative(s.lease.expiresAt, now))] : '-'),
             ),
           )),

@@ -33,6 +33,9 @@ export interface FleetSession {
   maxUsageCount: number;
   errorScore: number;
   maxErrorScore: number;
+  /** Logins by a lease holder that found it logged out (`manager.refreshLease`), and the last one's time. */
+  refreshes: number;
+  lastRefreshAt: string | null;
   retiredReason: string | null;
   lease: { owner: string; expiresAt: string } | null;
 }
@@ -84,6 +87,8 @@ export function fleetView(summaries: SessionSummary[], leases: HeldLease[], now 
       maxUsageCount: pool.maxUsageCount,
       errorScore: pool.errorScore,
       maxErrorScore: pool.maxErrorScore,
+      refreshes: pool.refreshes ?? 0,
+      lastRefreshAt: pool.lastRefreshAt ?? null,
       retiredReason: pool.retiredReason ?? (state === 'retired' ? 'tagged' : null),
       lease: lease ? { owner: lease.owner, expiresAt: lease.expiresAt } : null,
     };
