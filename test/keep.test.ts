@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PASSWORD, startLoginApp, type LoginApp, type LoginAppOptions } from '../fixtures/login-app/server.js';
 import { ROOT, runCli, startCli } from './helpers/cli.js';
 import { createRaptorEnv, testBrowser } from './helpers/env.js';
@@ -16,19 +16,31 @@ import { refreshSession } from '../src/keeper/refresh.js';
 
 const RECIPE = join(ROOT, 'fixtures/login-app/recipe.ts');
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+// The tests run at the same time (most of their time is waiting on a server's idle timeout), so
+// each cleans up after itself through its own context, also when it fails.
+type Cleanup = (fn: () => Promise<void> | void) => void;
+
+// The in-process logins of the keeper-turn tests read the recipe's credentials from this process's env.
+const savedEnv = { user: process.env['LOGIN_APP_USER'], password: process.env['LOGIN_APP_PASSWORD'] };
+beforeAll(() => {
+  process.env['LOGIN_APP_USER'] = 'dave';
+  process.env['LOGIN_APP_PASSWORD'] = PASSWORD;
+});
+afterAll(() => {
+  for (const [key, value] of [['LOGIN_APP_USER', savedEnv.user], ['LOGIN_APP_PASSWORD', savedEnv.password]] as const) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A login app and a private raptor home, both removed after the test. */
-async function setUp(appOptions: LoginAppOptions = {}) {
+/** A login app and a private raptor home, both removed after the test (`cleanup`: the test's `onTestFinished`). */
+async function setUp(cleanup: Cleanup, appOptions: LoginAppOptions = {}) {
   const app = await startLoginApp(appOptions);
-  cleanups.push(() => app.close());
+  cleanup(() => app.close());
   const raptor = await createRaptorEnv();
-  cleanups.push(() => raptor.dispose());
+  cleanup(() => raptor.dispose());
   const env = (user: string, password = PASSWORD): NodeJS.ProcessEnv => ({ RAPTOR_HOME: raptor.home, RAPTOR_BROWSER: testBrowser(), LOGIN_APP_USER: user, LOGIN_APP_PASSWORD: password });
   return {
     app,
@@ -84,14 +96,14 @@ function events(stdout: string): Array<Record<string, any>> {
 }
 
 describe('raptor keep', () => {
-  test.concurrent('keeps a session alive past the server idle timeout without logging in again, while an unkept one dies', { timeout: 120_000 }, async () => {
-    const { app, raptor, env, login, whoIs } = await setUp({ idleTimeoutMs: 5000 });
+  test.concurrent('keeps a session alive past the server idle timeout without logging in again, while an unkept one dies', { timeout: 120_000 }, async ({ onTestFinished }) => {
+    const { app, raptor, env, login, whoIs } = await setUp(onTestFinished, { idleTimeoutMs: 5000 });
     await login('control', 'alice');
     await login('kept', 'bob');
     expect([app.logins('alice'), app.logins('bob')]).toEqual([1, 1]);
 
     const keeper = await startCli(['keep', 'kept', '--every', '2s', '--json'], { env: env('bob') });
-    cleanups.push(async () => keeper.child.kill('SIGKILL'));
+    onTestFinished(() => void keeper.child.kill('SIGKILL'));
     await sleep(10_000);
     expect(await whoIs('control')).toBe('anonymous'); // 10 s idle: the server forgot it, `raptor login` would log in again
     await sleep(20_000);
@@ -113,8 +125,75 @@ describe('raptor keep', () => {
     expect(status).toMatchObject({ result: 'refreshed', failures: 0 });
   });
 
-  test('after the server forgot everyone, `--once` logs each session in exactly once; a second `--once` logs in none', { timeout: 120_000 }, async () => {
-    const { app, login, keepOnce, whoIs } = await setUp();
+  test.concurrent('`raptor login` twice in a row logs in once', { timeout: 60_000 }, async ({ onTestFinished }) => {
+    const { app, login, whoIs } = await setUp(onTestFinished);
+    expect((await login('twice', 'carol')).loggedIn).toBe(true);
+    expect((await login('twice', 'carol')).loggedIn).toBe(false);
+    expect(app.logins('carol')).toBe(1);
+    expect(await whoIs('twice')).toBe('carol');
+  });
+
+  test.concurrent('a named session without a recipe is a usage error that says how to give one', { timeout: 60_000 }, async ({ onTestFinished }) => {
+    const { raptor, keepOnce } = await setUp(onTestFinished);
+    await raptor.manager.save('by-hand', { storageState: { cookies: [], origins: [] } });
+    const result = await keepOnce(['by-hand']);
+    expect(result.code).toBe(2);
+    expect(result.json().error).toMatchObject({ code: 'USAGE' });
+    expect(result.json().error.message).toContain('raptor login by-hand --recipe');
+  });
+
+  // One keeper turn (keeper/refresh.ts), in-process.
+  /** The login app, a raptor home, a headless browser and a session logged in in-process (the recipe reads this process's env). */
+  async function loggedIn(cleanup: Cleanup, name: string) {
+    const { app, raptor } = await setUp(cleanup);
+    const browser = await launchBrowser('chromium', { executablePath: testBrowser() });
+    cleanup(() => browser.close());
+    await raptor.manager.ensure(name, RECIPE, { baseURL: app.url, browser });
+    return { app, manager: raptor.manager, getBrowser: async () => browser };
+  }
+
+  test.concurrent('a writer that saves between the visit and its save wins: the keeper does not clobber it', { timeout: 60_000 }, async ({ onTestFinished }) => {
+    const { manager, getBrowser } = await loggedIn(onTestFinished, 'contended');
+    const before = await manager.get('contended');
+    let theirs: Awaited<ReturnType<typeof manager.save>> | undefined;
+    const outcome = await refreshSession(
+      {
+        manager,
+        getBrowser,
+        // Another process (a `raptor login --force`, a crawler) saves at the worst moment.
+        beforeSave: async () => {
+          const cookie = { ...before.storageState.cookies[0]!, name: 'written-by-the-other', value: 'theirs' };
+          theirs = await manager.save('contended', { storageState: { ...before.storageState, cookies: [...before.storageState.cookies, cookie] } });
+        },
+      },
+      'contended',
+    );
+    expect(outcome).toMatchObject({ result: 'refreshed', conflict: true, revision: theirs!.revision });
+    const stored = await manager.get('contended');
+    expect(stored.revision).toBe(theirs!.revision);
+    expect(stored.storageState.cookies.map((c) => c.name)).toContain('written-by-the-other');
+
+    // Without a concurrent writer the same turn does save what it visited.
+    const alone = await refreshSession({ manager, getBrowser }, 'contended');
+    expect(alone).toMatchObject({ result: 'refreshed', revision: theirs!.revision + 1, via: 'headless' });
+    expect(alone.conflict).toBeUndefined();
+  });
+
+  test.concurrent("a session whose kept-alive browser runs is visited in that browser, in a tab of its own that is closed again", { timeout: 60_000 }, async ({ onTestFinished }) => {
+    const { app, manager, getBrowser } = await loggedIn(onTestFinished, 'live');
+    const restored = await manager.launch('live', { launchOptions: { executablePath: testBrowser() } });
+    const tabs = restored.context.pages().length;
+    const checksBefore = app.checks();
+    const outcome = await refreshSession({ manager, getBrowser }, 'live');
+    expect(outcome).toMatchObject({ result: 'refreshed', via: 'browser' });
+    expect(app.checks()).toBe(checksBefore + 1);
+    expect(restored.context.pages().length).toBe(tabs);
+    await restored.close();
+  });
+
+  // Heavier (many browsers): one at a time, after the tests above.
+  test('after the server forgot everyone, `--once` logs each session in exactly once; a second `--once` logs in none', { timeout: 120_000 }, async ({ onTestFinished }) => {
+    const { app, login, keepOnce, whoIs } = await setUp(onTestFinished);
     for (const name of ['s1', 's2', 's3']) await login(name, 'alice');
     expect(app.logins('alice')).toBe(3);
     app.forgetAll();
@@ -139,8 +218,8 @@ describe('raptor keep', () => {
     expect(events(second.stdout).at(-1)!.sessions.map((s: { result: string }) => s.result)).toEqual(['refreshed', 'refreshed', 'refreshed']);
   });
 
-  test('a session whose login fails is reported, backs off, and does not stop the others; no password in any output', { timeout: 120_000 }, async () => {
-    const { app, raptor, env, login, whoIs } = await setUp();
+  test('a session whose login fails is reported, backs off, and does not stop the others; no password in any output', { timeout: 120_000 }, async ({ onTestFinished }) => {
+    const { app, raptor, env, login, whoIs } = await setUp(onTestFinished);
     await login('good', 'alice');
     await login('bad', 'alice');
     // The server no longer knows `bad`'s cookie, and the keeper runs with a wrong password: its login must fail.
@@ -151,7 +230,7 @@ describe('raptor keep', () => {
     const goodSid = await sidOf(raptor.manager, 'good');
 
     const keeper = await startCli(['keep', '--every', '1s', '--json', '--log-level', 'debug'], { env: env('alice', password) });
-    cleanups.push(async () => keeper.child.kill('SIGKILL'));
+    onTestFinished(() => void keeper.child.kill('SIGKILL'));
     const failures = () => events(keeper.out.stdout).filter((e) => e.type === 'failed' && e.name === 'bad');
     const refreshes = () => events(keeper.out.stdout).filter((e) => e.type === 'refreshed' && e.name === 'good');
     for (let waited = 0; (failures().length < 2 || refreshes().length < 2) && waited < 60_000; waited += 250) await sleep(250);
@@ -180,81 +259,5 @@ describe('raptor keep', () => {
     const outputs = [keeper.out.stdout, keeper.out.stderr, once.stdout, once.stderr, JSON.stringify(status)];
     expect(outputs.join('\n')).toContain('bad'); // the scan does read what was printed
     expect(outputs.filter((text) => [password, PASSWORD, sid.value, goodSid].some((secret) => text.includes(secret)))).toEqual([]);
-  });
-
-  test('`raptor login` twice in a row logs in once', { timeout: 60_000 }, async () => {
-    const { app, login, whoIs } = await setUp();
-    expect((await login('twice', 'carol')).loggedIn).toBe(true);
-    expect((await login('twice', 'carol')).loggedIn).toBe(false);
-    expect(app.logins('carol')).toBe(1);
-    expect(await whoIs('twice')).toBe('carol');
-  });
-
-  test('a named session without a recipe is a usage error that says how to give one', { timeout: 60_000 }, async () => {
-    const { raptor, keepOnce } = await setUp();
-    await raptor.manager.save('by-hand', { storageState: { cookies: [], origins: [] } });
-    const result = await keepOnce(['by-hand']);
-    expect(result.code).toBe(2);
-    expect(result.json().error).toMatchObject({ code: 'USAGE' });
-    expect(result.json().error.message).toContain('raptor login by-hand --recipe');
-  });
-});
-
-describe('one keeper turn (keeper/refresh.ts)', () => {
-  /** The login app, a raptor home, a headless browser and a session logged in in-process (the recipe reads this process's env). */
-  async function loggedIn(name: string) {
-    const { app, raptor } = await setUp();
-    const saved = { user: process.env['LOGIN_APP_USER'], password: process.env['LOGIN_APP_PASSWORD'] };
-    process.env['LOGIN_APP_USER'] = 'dave';
-    process.env['LOGIN_APP_PASSWORD'] = PASSWORD;
-    cleanups.push(async () => {
-      for (const [key, value] of [['LOGIN_APP_USER', saved.user], ['LOGIN_APP_PASSWORD', saved.password]] as const) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-    });
-    const browser = await launchBrowser('chromium', { executablePath: testBrowser() });
-    cleanups.push(() => browser.close());
-    await raptor.manager.ensure(name, RECIPE, { baseURL: app.url, browser });
-    return { app, manager: raptor.manager, getBrowser: async () => browser };
-  }
-
-  test('a writer that saves between the visit and its save wins: the keeper does not clobber it', { timeout: 60_000 }, async () => {
-    const { manager, getBrowser } = await loggedIn('contended');
-    const before = await manager.get('contended');
-    let theirs: Awaited<ReturnType<typeof manager.save>> | undefined;
-    const outcome = await refreshSession(
-      {
-        manager,
-        getBrowser,
-        // Another process (a `raptor login --force`, a crawler) saves at the worst moment.
-        beforeSave: async () => {
-          const cookie = { ...before.storageState.cookies[0]!, name: 'written-by-the-other', value: 'theirs' };
-          theirs = await manager.save('contended', { storageState: { ...before.storageState, cookies: [...before.storageState.cookies, cookie] } });
-        },
-      },
-      'contended',
-    );
-    expect(outcome).toMatchObject({ result: 'refreshed', conflict: true, revision: theirs!.revision });
-    const stored = await manager.get('contended');
-    expect(stored.revision).toBe(theirs!.revision);
-    expect(stored.storageState.cookies.map((c) => c.name)).toContain('written-by-the-other');
-
-    // Without a concurrent writer the same turn does save what it visited.
-    const alone = await refreshSession({ manager, getBrowser }, 'contended');
-    expect(alone).toMatchObject({ result: 'refreshed', revision: theirs!.revision + 1, via: 'headless' });
-    expect(alone.conflict).toBeUndefined();
-  });
-
-  test("a session whose kept-alive browser runs is visited in that browser, in a tab of its own that is closed again", { timeout: 60_000 }, async () => {
-    const { app, manager, getBrowser } = await loggedIn('live');
-    const restored = await manager.launch('live', { launchOptions: { executablePath: testBrowser() } });
-    const tabs = restored.context.pages().length;
-    const checksBefore = app.checks();
-    const outcome = await refreshSession({ manager, getBrowser }, 'live');
-    expect(outcome).toMatchObject({ result: 'refreshed', via: 'browser' });
-    expect(app.checks()).toBe(checksBefore + 1);
-    expect(restored.context.pages().length).toBe(tabs);
-    await restored.close();
   });
 });

@@ -113,11 +113,14 @@ export async function keepSessions(options: KeepOptions): Promise<KeepSummary> {
     const { name } = summary;
     const schedule = schedules.get(name) ?? { failures: initialFailures(summary), nextAt: 0 };
     schedules.set(name, schedule);
+    // The round interval counts from the visit, not from the end of the turn: the server's idle
+    // clock started when it saw the session, and a slow save must not stretch the gap past it.
+    const startedAt = Date.now();
     try {
       const outcome = await refreshSession(deps, name);
       const now = Date.now();
       schedule.failures = 0;
-      schedule.nextAt = nextRefresh(outcome.record, options.everyMs, outcome.authCookies, now);
+      schedule.nextAt = nextRefresh(outcome.record, options.everyMs, outcome.authCookies, startedAt);
       const status: KeepStatus = { at: new Date(now).toISOString(), result: outcome.result, failures: 0, nextAt: new Date(schedule.nextAt).toISOString() };
       await writeStatus(manager, logger, name, status);
       last.set(name, status);
@@ -174,7 +177,7 @@ export async function keepSessions(options: KeepOptions): Promise<KeepSummary> {
   } finally {
     await browser.close();
   }
-  const sessions = [...last.entries()].map(([name, status]) => ({ name, ...status }));
+  const sessions = [...last.entries()].map(([name, status]) => ({ name, ...status })).sort((a, b) => a.name.localeCompare(b.name));
   return { ok: sessions.every((s) => s.result !== 'failed'), sessions };
 }
 
