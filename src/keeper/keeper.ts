@@ -108,7 +108,7 @@ export async function keepSessions(options: KeepOptions): Promise<KeepSummary> {
     ...(options.beforeSave ? { beforeSave: options.beforeSave } : {}),
   };
 
-  const turn = async (summary: SessionSummary): Promise<void> => {
+  const turn = async (summary: KeptSession): Promise<void> => {
     if (stopping) return;
     const { name } = summary;
     const schedule = schedules.get(name) ?? { failures: initialFailures(summary), nextAt: 0 };
@@ -147,7 +147,15 @@ export async function keepSessions(options: KeepOptions): Promise<KeepSummary> {
 
   try {
     for (;;) {
-      const sessions = named.length > 0 ? await headsOf(manager, named) : await sessionsWithRecipes(manager);
+      let sessions: KeptSession[];
+      try {
+        sessions = named.length > 0 ? await headsOrNames(manager, named) : await sessionsWithRecipes(manager);
+      } catch (error) {
+        if (options.once) throw error;
+        // A store that is down right now (a database restart) is tried again next round, not the end of the keeper.
+        logger.warn({ error: firstLine(error) }, 'could not list the sessions to keep; trying again next round');
+        sessions = [];
+      }
       if (sessions.length === 0 && !warnedNone) logger.warn({}, 'no session has a recorded recipe: log one in with `raptor login <name> --recipe <file>`');
       warnedNone = sessions.length === 0; // said once, not every round
       const now = Date.now();
@@ -190,6 +198,23 @@ async function requireRecipes(manager: SessionManager, names: string[]): Promise
   }
 }
 
+/** A session to keep: its name, and its metadata when it could be read (for its recorded failures). */
+type KeptSession = Pick<SessionSummary, 'name' | 'metadata'>;
+
+/** The named sessions; one removed meanwhile stays in the round, where its turn fails with `NOT_FOUND` (and backs off). */
+async function headsOrNames(manager: SessionManager, names: string[]): Promise<KeptSession[]> {
+  const heads: KeptSession[] = [];
+  for (const name of names) {
+    try {
+      heads.push(await manager.head(name));
+    } catch (error) {
+      if (!isRaptorError(error, 'NOT_FOUND')) throw error;
+      heads.push({ name, metadata: {} });
+    }
+  }
+  return heads;
+}
+
 async function headsOf(manager: SessionManager, names: string[]): Promise<SessionSummary[]> {
   const heads: SessionSummary[] = [];
   for (const name of names) heads.push(await manager.head(name));
@@ -203,7 +228,7 @@ async function sessionsWithRecipes(manager: SessionManager): Promise<SessionSumm
 }
 
 /** A keeper restarted (or run by cron) goes on counting a session's failures from its recorded status. */
-function initialFailures(summary: SessionSummary): number {
+function initialFailures(summary: KeptSession): number {
   const status = summary.metadata[KEEP_KEY];
   const failures = status && typeof status === 'object' && !Array.isArray(status) ? status['failures'] : undefined;
   return typeof failures === 'number' && Number.isInteger(failures) && failures >= 0 ? failures : 0;
