@@ -13,6 +13,7 @@ import { ROOT, runCli, startCli } from './helpers/cli.js';
 import { createRaptorEnv, testBrowser } from './helpers/env.js';
 import { launchBrowser } from '../src/browser/launch.js';
 import { refreshSession } from '../src/keeper/refresh.js';
+import { backoffMs, earliestExpiry, nextRefresh } from '../src/keeper/policy.js';
 
 const RECIPE = join(ROOT, 'fixtures/login-app/recipe.ts');
 
@@ -259,5 +260,36 @@ describe('raptor keep', () => {
     const outputs = [keeper.out.stdout, keeper.out.stderr, once.stdout, once.stderr, JSON.stringify(status)];
     expect(outputs.join('\n')).toContain('bad'); // the scan does read what was printed
     expect(outputs.filter((text) => [password, PASSWORD, sid.value, goodSid].some((secret) => text.includes(secret)))).toEqual([]);
+  });
+});
+
+describe('when a session is due (keeper/policy.ts)', () => {
+  const now = Date.parse('2026-12-01T12:00:00.000Z');
+  const cookie = (name: string, expiresInMs: number) => ({ name, value: 'v', domain: 'app.test', path: '/', expires: expiresInMs < 0 ? -1 : (now + expiresInMs) / 1000, httpOnly: true, secure: false, sameSite: 'Lax' as const });
+  const record = (cookies: ReturnType<typeof cookie>[], expiresAt: string | null = null) => ({ expiresAt, storageState: { cookies, origins: [] } });
+  const minute = 60_000;
+
+  test('a session that outlives the next round waits for it', () => {
+    expect(nextRefresh(record([cookie('sid', 24 * 60 * minute)]), 10 * minute, ['sid'], now)).toBe(now + 10 * minute);
+    expect(nextRefresh(record([cookie('sid', -1)]), 10 * minute, ['sid'], now)).toBe(now + 10 * minute); // a session cookie does not expire
+  });
+
+  test('one expiring before the next round is visited at 80 % of the time left, never later than a minute before', () => {
+    expect(nextRefresh(record([cookie('sid', 20 * minute)]), 60 * minute, ['sid'], now)).toBe(now + 16 * minute);
+    expect(nextRefresh(record([cookie('sid', 3 * minute)]), 60 * minute, ['sid'], now)).toBe(now + 2 * minute);
+    expect(nextRefresh(record([], new Date(now + 20 * minute).toISOString()), 60 * minute, undefined, now)).toBe(now + 16 * minute);
+  });
+
+  test('the earliest auth cookie counts; without authCookies, the earliest persistent cookie', () => {
+    const cookies = [cookie('tracking', 5 * minute), cookie('sid', 50 * minute), cookie('csrf', -1)];
+    expect(earliestExpiry(record(cookies), ['sid'])).toBe(now + 50 * minute);
+    expect(earliestExpiry(record(cookies), undefined)).toBe(now + 5 * minute);
+    expect(earliestExpiry(record([cookie('csrf', -1)]), undefined)).toBeUndefined();
+  });
+
+  test('a failing session waits twice as long each time, up to an hour', () => {
+    expect([1, 2, 3].map((failures) => backoffMs(10 * minute, failures))).toEqual([20 * minute, 40 * minute, 60 * minute]);
+    expect(backoffMs(10 * minute, 50)).toBe(60 * minute);
+    expect(backoffMs(2 * 60 * minute, 1)).toBe(2 * 60 * minute); // never more often than the rounds themselves
   });
 });
