@@ -126,6 +126,34 @@ describe('raptor keep', () => {
     expect(status).toMatchObject({ result: 'refreshed', failures: 0 });
   });
 
+  test.concurrent('SIGTERM while a login hangs abandons it: nothing is written, the browser is closed, exit 0', { timeout: 120_000 }, async ({ onTestFinished }) => {
+    const { raptor, env, login } = await setUp(onTestFinished);
+    await login('stuck', 'erin');
+    // Its site moves to a server whose login never answers (a hung identity provider) and that knows no session.
+    const hung = await startLoginApp({ loginDelayMs: -1 });
+    onTestFinished(() => hung.close());
+    const recipe = (await raptor.manager.head('stuck')).metadata['recipe'] as Record<string, string>;
+    await raptor.manager.updateMetadata('stuck', { recipe: { ...recipe, baseURL: hung.url } });
+    const before = await raptor.manager.get('stuck');
+
+    const keeper = await startCli(['keep', 'stuck', '--json', '--log-level', 'info'], { env: env('erin') });
+    onTestFinished(() => void keeper.child.kill('SIGKILL'));
+    for (let waited = 0; !keeper.out.stdout.includes('"visited"') && waited < 60_000; waited += 250) await sleep(250);
+    expect(events(keeper.out.stdout)).toMatchObject([{ type: 'visited', name: 'stuck', loggedIn: false }]);
+    await sleep(1000); // the login is now in flight, and hangs
+    keeper.child.kill('SIGTERM');
+    // Bound: the keeper gives the turn 5 s, then abandons it. Waiting for the login instead would
+    // take until the recipe's own 30 s timeout.
+    const exit = await Promise.race([keeper.exited, sleep(20_000).then(() => 'hung' as const)]);
+    expect(exit, keeper.out.stderr).toEqual({ code: 0, signal: null });
+    expect(processesOf(raptor.home)).toEqual([]);
+    expect(keeper.out.stderr).toContain('abandoned on stop');
+    expect(events(keeper.out.stdout).map((e) => e.type)).toEqual(['visited']); // no failure reported: it was stopped
+    const after = await raptor.manager.get('stuck');
+    expect(after.revision).toBe(before.revision); // nothing written, no status either
+    expect(after.storageState).toEqual(before.storageState);
+  });
+
   test.concurrent('`raptor login` twice in a row logs in once', { timeout: 60_000 }, async ({ onTestFinished }) => {
     const { app, login, whoIs } = await setUp(onTestFinished);
     expect((await login('twice', 'carol')).loggedIn).toBe(true);
