@@ -5,7 +5,8 @@
  *
  *   cli/                         the `raptor` command
  *   ui/                          `raptor ui`'s dashboard (may show crawls; never imports playwright/)
- *   playwright/  crawler/        the two products built on the manager (never each other)
+ *   playwright/  crawler/        the products built on the manager (never each other)
+ *   keeper/                      `raptor keep`, beside them: keeps sessions logged in (imports neither)
  *   manager.ts                   SessionManager, the library's front door
  *   login/                       login recipes: reuse or log in, one path for every product
  *   maintenance/                 cleanup, leftovers, export/import, rekey
@@ -28,6 +29,7 @@ const layers = [
   ['maintenance', '^src/maintenance/'],
   ['login', '^src/login/'],
   ['manager', '^src/manager\\.ts$'],
+  ['keeper', '^src/keeper/'],
   ['crawler', '^src/crawler/'],
   ['playwright', '^src/playwright/'],
   ['ui', '^src/ui/'],
@@ -39,6 +41,8 @@ const layers = [
 const siblings = [
   ['store', 'browser'],
   ['crawler', 'playwright'],
+  ['keeper', 'crawler'],
+  ['keeper', 'playwright'],
   ['playwright', 'ui'],
 ];
 

@@ -3,6 +3,8 @@ export type { EnsureOptions, EnsureResult, OpenOptions, RefreshLeaseOptions, Ref
 export type { Recipe, LoginResult } from './login/ensure.js';
 export { loadRecipe, recordedRecipe } from './login/recipe.js';
 export type { RecipeRef, LoadedRecipe } from './login/recipe.js';
+export { keepSessions } from './keeper/keeper.js';
+export type { KeepOptions, KeepSummary, KeepEvent, KeepStatus } from './keeper/keeper.js';
 export type { RestoredSession, RestoreMode, RestoreOptions } from './browser/restore.js';
 export type { CleanupOptions, CleanupResult } from './maintenance/cleanup.js';
 export type { ValidationResult } from './core/validate.js';

@@ -27,6 +27,7 @@ import { registerStop } from './commands/stop.js';
 import { registerValidate } from './commands/validate.js';
 import { registerUi } from './commands/ui.js';
 import { registerLogin } from './commands/login.js';
+import { registerKeep } from './commands/keep.js';
 import { registerWatch } from './commands/watch.js';
 
 const COMMANDS: Register[] = [
@@ -49,6 +50,7 @@ const COMMANDS: Register[] = [
   registerCrawl,
   registerRekey,
   registerLogin,
+  registerKeep,
   registerUi,
 ];
 
