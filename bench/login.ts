@@ -45,7 +45,7 @@ try {
     bare.push(
       await time(async () => {
         const context = await browser.newContext({ baseURL: app.url });
-        await recipe.login(await context.newPage());
+        await recipe.login(await context.newPage(), { session: 'bench' });
         await context.storageState();
         await context.close();
       }),

@@ -186,11 +186,11 @@ describe('refreshing a leased session', () => {
     // While the slow worker logs in, its lease lapses (a stalled machine: made so here by hand, since
     // the refresh keeps renewing it) and another worker takes the session.
     let taker: PoolLease | undefined;
-    const slow = { ...recipeFor(name), login: async (page: Parameters<ReturnType<typeof recipeFor>['login']>[0]) => {
+    const slow = { ...recipeFor(name), login: async (...[page, about]: Parameters<ReturnType<typeof recipeFor>['login']>) => {
       await sql(`UPDATE "${table}" SET lease_expires_at = now() - interval '1 second' WHERE name = $1`, [name]);
       taker = await manager.acquire({ leaseMs: 60_000, owner: 'taker' });
       expect(taker?.name).toBe(name);
-      await recipeFor(name).login(page);
+      await recipeFor(name).login(page, about);
     } };
     await expect(manager.refreshLease(stale, slow, { browser, baseURL: app.url })).rejects.toMatchObject({ code: 'LOCKED' });
     expect(app.logins(userOf(name))).toBe(2); // its login ran...
@@ -215,14 +215,14 @@ describe('refreshing a leased session', () => {
     app.forgetAll();
     const lease = (await manager.acquire({ leaseMs: 3_000, owner: 'w1' }))!;
     const others: (PoolLease | undefined)[] = [];
-    const slow = { ...recipeFor(name), login: async (page: Parameters<ReturnType<typeof recipeFor>['login']>[0]) => {
+    const slow = { ...recipeFor(name), login: async (...[page, about]: Parameters<ReturnType<typeof recipeFor>['login']>) => {
       // Twice the lease, asking for the session all along as another worker would.
       const until = Date.now() + 6_000;
       while (Date.now() < until) {
         others.push(await manager.acquire({ leaseMs: 60_000, owner: 'w2' }));
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      await recipeFor(name).login(page);
+      await recipeFor(name).login(page, about);
     } };
     const result = await manager.refreshLease(lease, slow, { browser, baseURL: app.url });
     expect(result.refreshed).toBe(true);

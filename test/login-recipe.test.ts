@@ -129,6 +129,30 @@ describe('raptor login <name> --recipe <file>', () => {
     expect(app.logins()).toBe(0);
   }, 180_000);
 
+  it('tells the recipe which session it logs in, so one recipe can pick per-session credentials', async () => {
+    const { app, home, raptor } = await setUp();
+    const recipe = join(home, 'per-session.mjs');
+    await writeFile(
+      recipe,
+      `export default {
+  async login(page, { session }) {
+    await page.goto('/login');
+    await page.fill('#username', session);
+    await page.fill('#password', process.env['PASSWORD_' + session.toUpperCase()] ?? '');
+    await page.click('#submit');
+    await page.waitForURL('**/me');
+  },
+  url: '/me',
+  check: async (page) => (await page.locator('#user').innerText()) !== 'anonymous',
+};\n`,
+    );
+    for (const user of ['dave', 'erin']) {
+      const run = await raptor(['login', user, '--recipe', recipe, '--base-url', app.url], { [`PASSWORD_${user.toUpperCase()}`]: PASSWORD });
+      expect(run.code, run.stderr).toBe(0);
+      expect(app.logins(user)).toBe(1);
+    }
+  }, 120_000);
+
   it('reads the credentials from --secrets-file, and stores none of them', async () => {
     const { app, home, raptor } = await setUp();
     const secretsFile = join(home, 'alice.env');

@@ -41,8 +41,12 @@ import { identityProblem, loginContextOptions, roleIdentity } from './role-ident
  * worker's refresh: one code path decides reuse or login for all of them.
  */
 export interface Recipe {
-  /** Logs in from a blank page. Relative URLs resolve against `contextOptions.baseURL`. */
-  login(page: Page): Promise<void>;
+  /**
+   * Logs in from a blank page. Relative URLs resolve against `contextOptions.baseURL`. `session`
+   * is the name of the session being logged in: one recipe can pick per-session credentials from
+   * the environment (`process.env[\`ACME_PASSWORD_${session}\`]`), e.g. for `raptor keep`.
+   */
+  login(page: Page, about: { session: string }): Promise<void>;
   /** Says whether `page`, opened at `url` with the saved state, is still logged in. */
   check?(page: Page): Promise<boolean>;
   /** Where `check` runs (and what `raptor keep` visits). @default the context's baseURL, else `about:blank` */
@@ -313,7 +317,7 @@ async function runLogin(browser: Browser, name: string, options: LoginOptions, t
       );
     });
     try {
-      await Promise.race([options.login(page), timeout]);
+      await Promise.race([options.login(page, { session: name }), timeout]);
     } catch (error) {
       if (error instanceof RaptorError) throw error;
       throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` failed: ${firstLine(error)}. Nothing was saved.`, { cause: error });

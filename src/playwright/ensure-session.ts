@@ -21,8 +21,8 @@ import { ensureWith, logInUnderLock as logInUnderLockCore, type LoginOptions, ty
  * shape `raptor login --recipe` loads) and how Playwright Test uses it.
  */
 export interface RoleOptions extends Omit<Recipe, 'login' | 'check'>, Pick<LoginOptions, 'loginTimeout' | 'reuseCheckFor'> {
-  /** Logs in from a blank page. Relative URLs resolve against `contextOptions.baseURL`. */
-  login(page: Page): Promise<void>;
+  /** Logs in from a blank page. Relative URLs resolve against `contextOptions.baseURL`; `session` is the role's name. */
+  login(page: Page, about: { session: string }): Promise<void>;
   /** Says whether `page`, opened at `url` with the saved state, is still logged in. */
   check?(page: Page): Promise<boolean>;
   /** Re-save the state after each passing test (apps that rotate refresh tokens on every load). @default false */

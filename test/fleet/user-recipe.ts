@@ -22,11 +22,11 @@ export function userOf(name: string): string {
 export function recipeFor(name: string): Recipe {
   return {
     ...base,
-    async login(page) {
+    async login(page, about) {
       const before = process.env['LOGIN_APP_USER'];
       process.env['LOGIN_APP_USER'] = userOf(name);
       try {
-        await base.login(page);
+        await base.login(page, about);
       } finally {
         if (before === undefined) delete process.env['LOGIN_APP_USER'];
         else process.env['LOGIN_APP_USER'] = before;

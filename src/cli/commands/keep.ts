@@ -11,11 +11,13 @@ import { withManager, type CliContext } from '../context.js';
 import { usage } from '../options.js';
 import { examples, type CommandOutput } from '../output.js';
 import { signalled } from '../signals.js';
+import { loadSecretsFile } from '../secrets-file.js';
 
 export interface KeepFlags {
   every: string;
   once?: boolean;
   concurrency: string;
+  secretsFile?: string;
 }
 
 export function registerKeep(program: Command, run: Run): void {
@@ -29,12 +31,14 @@ export function registerKeep(program: Command, run: Run): void {
     .option('--every <duration>', 'how often each session is visited', '10m')
     .option('--once', 'one round over every session, then exit (for cron): exit 1 when any failed')
     .option('--concurrency <n>', 'sessions refreshed at the same time', '2')
+    .option('--secrets-file <file>', "read the recipes' credentials from this dotenv file (into this process's environment only; never stored)")
     .addHelpText(
       'after',
       examples([
         ['raptor keep', 'keep every session that has a recipe, visiting each every 10 minutes'],
         ['raptor keep acme-admin acme-viewer --every 2m', 'only these two, more often'],
         ['raptor keep --once --json', 'one round for cron: NDJSON events, the last one lists each session'],
+        ['raptor keep --secrets-file /etc/raptor/acme.env', 'the credentials a re-login needs, from a dotenv file'],
       ]) + '\nExit codes: 0 stopped by a signal, or every session kept (--once); 1 a session failed (--once); 2 a bad option, or a named session has no recipe; 3 a named session does not exist.\n',
     )
     .action(run((cli, names: string[], flags: KeepFlags) => keep(cli, names, flags)));
@@ -45,6 +49,7 @@ export async function keep(cli: CliContext, names: string[], flags: KeepFlags, u
   if (everyMs < 1000) throw usage(`\`--every ${flags.every}\` is too short: give at least \`1s\`.`);
   const concurrency = Number(flags.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw usage(`\`--concurrency\` must be a whole number from 1 to 64, got \`${flags.concurrency}\`.`);
+  if (flags.secretsFile) loadSecretsFile(flags.secretsFile);
   const { keepSessions } = await import('../../keeper/keeper.js');
   const summary = await withManager(cli, {}, (manager) =>
     keepSessions({
