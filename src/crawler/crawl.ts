@@ -128,7 +128,10 @@ export class Crawl {
         manager,
         browser: () => this.browser,
         revision: () => this.revision,
-        beforeLogin: async () => void (await this.saving?.catch(() => undefined)),
+        beforeLogin: async () => {
+          this.owner.fence.check(); // an owner that lost the crawl must not log the session in
+          await this.saving?.catch(() => undefined);
+        },
         afterLogin: (record) => this.takeLogin(record),
       });
   }
@@ -209,7 +212,7 @@ export class Crawl {
     const worker = async (): Promise<void> => {
       let page: Page | undefined;
       try {
-        while (!this.stopping && failure === undefined) {
+        while (!this.stopping && failure === undefined && !this.relogin?.failed) {
           // A site that blocks us sees at most `maxBlocked` requests (blocking.ts).
           if (!this.blocking.maySend()) {
             await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -276,9 +279,17 @@ export class Crawl {
       if (this.owner.fence.isLost) {
         this.journal.abandon(); // the new owner has the crawl: write nothing, not even a last heartbeat
       } else {
-        await this.saveState();
+        // A save that fails (a browser too slow to hand over its state) must not leave the journal unclosed: close it, then report.
+        const saveFailed = await this.saveState().then(
+          () => undefined,
+          (error: unknown) => {
+            if (isRaptorError(error, 'OWNERSHIP_LOST')) throw error;
+            return { error };
+          },
+        );
         await this.journal.close();
         await this.beat(progress.pending + progress.inFlight === 0 ? 'completed' : 'paused');
+        if (saveFailed) throw saveFailed.error;
       }
     } catch (error) {
       if (!isRaptorError(error, 'OWNERSHIP_LOST')) throw error;

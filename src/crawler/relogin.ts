@@ -128,6 +128,11 @@ export class Relogin {
     return this.running !== undefined;
   }
 
+  /** True once a re-login failed: the crawl takes no new work. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
   /** Resolves once no re-login runs (never rejects: the worker that started a failed one reports it). */
   async idle(): Promise<void> {
     await this.running?.catch(() => undefined);
