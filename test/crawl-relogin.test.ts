@@ -5,6 +5,7 @@
  * login into its running browser and finish every page as alice. A login that fails stops the
  * crawl with its progress whole, and a later run with the right password finishes it.
  */
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,8 @@ import { isRaptorError } from '../src/core/errors.js';
 import { crawlDirFor } from '../src/env/paths.js';
 import { createLogger } from '../src/env/log.js';
 import { createRaptorEnv } from './helpers/env.js';
+import { serve } from '../fixtures/http/serve.js';
+import type { Page } from 'playwright-core';
 import { runCliInProcess } from './helpers/cli-in-process.js';
 
 const RECIPE = resolve('fixtures/login-app/recipe.ts');
@@ -23,6 +26,8 @@ const RECIPE = resolve('fixtures/login-app/recipe.ts');
 const PAGES = 300;
 const FORGET_AFTER = 100;
 const SHORT = { pages: 150, forgetAfterItems: 50 };
+/** One page at a time (see below): fewer pages. */
+const SERIAL = { pages: 80, forgetAfterItems: 40 };
 
 /** What a user's handler keeps: who the page says is logged in. */
 const handler: PageHandler = async ({ page }) => ({ user: await page.locator('#user').innerText() });
@@ -112,19 +117,58 @@ describe('a crawl logged out halfway', () => {
   }, 150_000);
 
   it('takes 401 for logged out, not blocked: the session is not retired', async () => {
-    const { app, seeds } = await loggedIn('shop-401', { loggedOutStatus: 401, ...SHORT });
-    // Status alone detects it (no page check), and two 401s in a row would retire a blocked session.
-    const crawl = await crawlAll({ session: 'shop-401', seeds, maxBlocked: 2, relogin: { recipe: RECIPE, checkPages: false } });
+    const { app, seeds } = await loggedIn('shop-401', { loggedOutStatus: 401, ...SERIAL });
+    // Status alone detects it (no page check), and with `maxBlocked: 1` a single 401 counted as
+    // blocked would retire the session (it also means one request out at a time).
+    // No recipe given: the one the first login recorded with the session (path and base URL).
+    const crawl = await crawlAll({ session: 'shop-401', seeds, maxBlocked: 1, relogin: { checkPages: false } });
 
     const { progress, users } = results(crawl);
-    expect(progress).toMatchObject({ total: SHORT.pages, completed: SHORT.pages, failed: 0 });
-    expect(users.filter((u) => u === 'alice')).toHaveLength(SHORT.pages);
+    expect(progress).toMatchObject({ total: SERIAL.pages, completed: SERIAL.pages, failed: 0 });
+    expect(users.filter((u) => u === 'alice')).toHaveLength(SERIAL.pages);
     expect(app.logins('alice')).toBe(2);
     expect((await readHeartbeat(crawl.dir))?.relogins).toBe(1);
     const record = await env.manager.head('shop-401');
     expect(record.tags).not.toContain('retired');
     expect(record.metadata['retired']).toBeUndefined();
   }, 120_000);
+
+  it('still retires a session the site keeps refusing right after a successful re-login', async () => {
+    // A site whose login always works but whose items past 20 always answer 401: logging in again cannot help.
+    let logins = 0;
+    const site = await serve(async (req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (path === '/login') {
+        logins++;
+        res.writeHead(200, { 'content-type': 'text/html', 'set-cookie': `sid=${logins}; Path=/` }).end('<p>welcome</p>');
+        return;
+      }
+      const n = Number(/^\/items\/(\d+)$/.exec(path)?.[1] ?? 0);
+      res.writeHead(n > 0 && n <= 20 ? 200 : 401, { 'content-type': 'text/html' }).end('<p id="user">alice</p>');
+    });
+    try {
+      const url = `http://127.0.0.1:${site.port}`;
+      const recipe = { login: async (page: Page) => void (await page.goto('/login')), authCookies: ['sid'] };
+      await env.manager.ensure('refused', recipe, { baseURL: url });
+      let stopped: unknown;
+      const seeds = Array.from({ length: 40 }, (_, i) => `${url}/items/${i + 1}`);
+      await crawlAll({ session: 'refused', seeds, relogin: { recipe } }).catch((error: unknown) => (stopped = error));
+      expect(isRaptorError(stopped, 'SESSION_BLOCKED'), String(stopped)).toBe(true);
+      expect(logins).toBe(2); // one re-login, then the 401s are a block, not a reason to log in again
+      const record = await env.manager.head('refused');
+      expect(record.tags).toContain('retired');
+      expect(readJournal(crawlDirFor(env.home, 'refused')).state.progress()).toMatchObject({ completed: 20, failed: 0, inFlight: 0 });
+    } finally {
+      await site.close();
+    }
+  }, 90_000);
+
+  it('refuses `relogin: true` for a session that records no recipe, before anything is written', async () => {
+    await env.manager.save('by-hand', { storageState: { cookies: [], origins: [] } });
+    const opening = Crawl.open({ manager: env.manager, session: 'by-hand', seeds: ['http://127.0.0.1:9/items/1'], relogin: true });
+    await expect(opening).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringMatching(/raptor login by-hand --recipe/) });
+    await expect(stat(crawlDirFor(env.home, 'by-hand'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 
   it('stops with SESSION_BLOCKED when the re-login fails, keeps its progress, and a resume with the right password finishes', async () => {
     const { app, seeds } = await loggedIn('shop-failed', SHORT);

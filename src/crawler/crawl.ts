@@ -145,8 +145,8 @@ export class Crawl {
     try {
       const record = await manager.get(options.session); // NOT_FOUND before anything is created
       if (isRetired(record)) throw retiredError(record.name, record.metadata['retired']);
-      ownDirs(manager.paths.home, [HOME_DIRS.crawls, stemFor(options.session)]); // territory: a link at crawls/ or crawls/<stem> is FOREIGN_DIRECTORY
       const relogin = options.relogin ? await prepareRelogin(options.relogin, record) : undefined; // a bad recipe fails before anything is written
+      ownDirs(manager.paths.home, [HOME_DIRS.crawls, stemFor(options.session)]); // territory: a link at crawls/ or crawls/<stem> is FOREIGN_DIRECTORY
       owner = await takeOwnership(dir, options.session, heartbeatMs);
       const mode = options.mode ?? 'auto';
       if (mode === 'restart') await forgetProgress(dir);
@@ -354,7 +354,6 @@ export class Crawl {
         }
         return page;
       }
-      this.relogin?.loggedIn(ticket);
       const blocked = this.blocking.answer(status);
       if (blocked !== 'ok') {
         this.health.record(false);
@@ -362,6 +361,7 @@ export class Crawl {
         if (blocked === 'retire') await this.blocking.retire(this.manager, this.options.session, `HTTP ${status}`, this.owner.fence);
         return page;
       }
+      this.relogin?.loggedIn(ticket); // a page answered logged in: the current login holds
       // Frozen during the navigation and taken over meanwhile? Then the page is the new owner's job.
       this.owner.fence.check();
       const result = await handler({ url, page, response, attempt, enqueue: (urls) => this.add(urls, page.url()) });
