@@ -25,7 +25,7 @@ const RECIPE = resolve('fixtures/login-app/recipe.ts');
 /** The first story's crawl; the others are shorter (a loaded 2-core machine does ~10 pages a second). */
 const PAGES = 300;
 const FORGET_AFTER = 100;
-const SHORT = { pages: 150, forgetAfterItems: 50 };
+const SHORT = { pages: 100, forgetAfterItems: 40 };
 /** One page at a time (see below): fewer pages. */
 const SERIAL = { pages: 80, forgetAfterItems: 40 };
 

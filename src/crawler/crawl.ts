@@ -255,6 +255,7 @@ export class Crawl {
     await Promise.all(Array.from({ length: concurrency }, worker));
     if (this.lost) throw this.lost; // whatever else failed, this is why this process stopped
     if (failure !== undefined) throw failure;
+    this.relogin?.throwIfFailed();
     return this.progress();
   }
 
@@ -369,13 +370,13 @@ export class Crawl {
       this.health.record(true);
       return page;
     } catch (error) {
-      if (isRaptorError(error, 'SESSION_BLOCKED')) {
-        // A failed re-login stops the crawl: the page was not at fault and goes back to pending.
-        if (this.journal.state.urls.get(url)?.state === 'in-flight') this.journal.append({ t: 'requeue', url });
-        throw error;
-      }
       if (isRaptorError(error, 'OWNERSHIP_LOST')) {
         this.lose(error);
+        throw error;
+      }
+      if (isRaptorError(error, 'SESSION_BLOCKED') || this.relogin?.isFailure(error)) {
+        // A failed re-login (or a block) stops the crawl: the page was not at fault and goes back to pending.
+        if (this.journal.state.urls.get(url)?.state === 'in-flight') this.journal.append({ t: 'requeue', url });
         throw error;
       }
       this.owner.fence.check(); // whatever went wrong, an owner that lost the crawl journals none of it

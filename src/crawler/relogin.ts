@@ -133,6 +133,16 @@ export class Relogin {
     return this.failure !== undefined;
   }
 
+  /** Whether `error` is the failure of a re-login (whatever its code): the crawl's error, not the page's. */
+  isFailure(error: unknown): boolean {
+    return this.failure !== undefined && error === this.failure;
+  }
+
+  /** Throws the re-login's failure, if one failed: `run()` must not end as if the crawl were done. */
+  throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
   /** Resolves once no re-login runs (never rejects: the worker that started a failed one reports it). */
   async idle(): Promise<void> {
     await this.running?.catch(() => undefined);
