@@ -27,7 +27,7 @@ const PAGES = 300;
 const FORGET_AFTER = 100;
 const SHORT = { pages: 100, forgetAfterItems: 40 };
 /** One page at a time (see below): fewer pages. */
-const SERIAL = { pages: 80, forgetAfterItems: 40 };
+const SERIAL = { pages: 50, forgetAfterItems: 20 };
 
 /** What a user's handler keeps: who the page says is logged in. */
 const handler: PageHandler = async ({ page }) => ({ user: await page.locator('#user').innerText() });
