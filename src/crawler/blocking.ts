@@ -15,7 +15,8 @@ export class BlockGuard {
 
   constructor(
     private readonly maxBlocked: number,
-    private readonly statuses: readonly number[],
+    /** The answers counted as blocked. */
+    readonly statuses: readonly number[],
   ) {}
 
   /** Whether a worker may send another request now. */
@@ -43,20 +44,28 @@ export class BlockGuard {
       this.inARow = 0;
       return 'ok';
     }
+    return this.blocked();
+  }
+
+  /** Counts a blocked answer whatever its status (a page logged out right after a re-login: relogin.ts). */
+  blocked(): 'blocked' | 'retire' {
     return ++this.inARow >= this.maxBlocked ? 'retire' : 'blocked';
   }
 
-  /** Tags the session `retired` (with why in its metadata) and throws `SESSION_BLOCKED`. */
-  async retire(manager: SessionManager, session: string, status: number, fence: Fence): Promise<never> {
+  /**
+   * Tags the session `retired` (with why in its metadata) and throws `SESSION_BLOCKED`.
+   * `what` is the answer counted, as in "HTTP 429" or "a logged-out page right after a re-login".
+   */
+  async retire(manager: SessionManager, session: string, what: string, fence: Fence): Promise<never> {
     fence.check();
     await manager.update(session, (record) => ({
       ...record,
       tags: [...new Set([...record.tags, 'retired'])],
-      metadata: { ...record.metadata, retired: { at: new Date().toISOString(), reason: `HTTP ${status} ${this.inARow} times in a row` } },
+      metadata: { ...record.metadata, retired: { at: new Date().toISOString(), reason: `${what} ${this.inARow} times in a row` } },
     }));
     throw new RaptorError(
       'SESSION_BLOCKED',
-      `The site answered HTTP ${status} ${this.inARow} times in a row: session \`${session}\` looks blocked and was retired (tag \`retired\`). Log in again, or crawl with another session; the crawl resumes where it stopped.`,
+      `The site answered ${what} ${this.inARow} times in a row: session \`${session}\` looks blocked and was retired (tag \`retired\`). Log in again, or crawl with another session; the crawl resumes where it stopped.`,
     );
   }
 }

@@ -6,7 +6,9 @@
  * crawl's progress from its journal: URLs that were in flight when the last owner died go back
  * to pending. `run(handler)` works through pending URLs with N pages in parallel. While it runs:
  * a heartbeat every `heartbeatMs`, a snapshot every `compactEveryMs`, the session's state saved
- * every `saveStateEveryMs`, and a relaunch with the saved state if the browser dies.
+ * every `saveStateEveryMs`, and a relaunch with the saved state if the browser dies. With
+ * `relogin`, a crawl that is logged out halfway logs in again with the session's recipe and
+ * carries on (relogin.ts).
  *
  * Ownership is fenced (fence.ts): every write checks the owner's epoch first, so an owner that
  * was frozen past 3 heartbeats and taken over stops with `OWNERSHIP_LOST` when it wakes up,
@@ -24,7 +26,10 @@ import { stemFor } from '../core/names.js';
 import { ownDirs } from '../fs/territory.js';
 import { isRetired } from '../store/pool.js';
 import type { RestoredSession, RestoreOptions } from '../browser/restore.js';
+import { applyState } from '../browser/apply-state.js';
+import type { SessionRecord } from '../core/record.js';
 import { BlockGuard, retiredError } from './blocking.js';
+import { Relogin, prepareRelogin, type ReloginOptions, type ReloginPlan } from './relogin.js';
 import { HealthMeter } from './health.js';
 import { checkResult, normalizeUrl, type PageHandler } from './page-task.js';
 import { EPOCH_FILE } from './fence.js';
@@ -64,6 +69,11 @@ export interface CrawlOptions {
   journal?: JournalOptions;
   /** Stop cleanly (snapshot, heartbeat `paused`) on SIGINT/SIGTERM. @default false */
   handleSignals?: boolean;
+  /**
+   * Log in again when the crawl is logged out halfway (relogin.ts); `true` uses the recipe recorded
+   * with the session. Its `statuses` then mean "logged out", not "blocked". @default off: a logged-out crawl is not noticed, and 401/403 count as blocked
+   */
+  relogin?: ReloginOptions | true;
 }
 
 export class Crawl {
@@ -88,6 +98,9 @@ export class Crawl {
   private waiters: (() => void)[] = [];
   private closed = false;
   private readonly signalHandler = (): void => this.stop();
+  private readonly relogin: Relogin | undefined;
+  /** The revision of the session record the crawl runs on: what a re-login must not reuse. */
+  private revision: number;
 
   private constructor(
     private readonly manager: SessionManager,
@@ -98,14 +111,29 @@ export class Crawl {
     restored: RestoredSession,
     resumed: boolean,
     recovered: string[],
+    relogin: ReloginPlan | undefined,
   ) {
     this.restored = restored;
+    this.revision = restored.session.revision;
     this.mode = restored.mode;
     this.resumed = resumed;
     this.recovered = recovered;
     this.dir = journal.dir;
     this.tabs = new TabLedger(journal.dir, () => owner.fence.check());
     this.blocking = new BlockGuard(options.maxBlocked ?? 5, options.blockedStatuses ?? [401, 403, 429]);
+    this.relogin =
+      relogin &&
+      new Relogin(relogin, {
+        session: options.session,
+        manager,
+        browser: () => this.browser,
+        revision: () => this.revision,
+        beforeLogin: async () => {
+          this.owner.fence.check(); // an owner that lost the crawl must not log the session in
+          await this.saving?.catch(() => undefined);
+        },
+        afterLogin: (record) => this.takeLogin(record),
+      });
   }
 
   static async open(options: CrawlOptions): Promise<Crawl> {
@@ -117,6 +145,7 @@ export class Crawl {
     try {
       const record = await manager.get(options.session); // NOT_FOUND before anything is created
       if (isRetired(record)) throw retiredError(record.name, record.metadata['retired']);
+      const relogin = options.relogin ? await prepareRelogin(options.relogin, record) : undefined; // a bad recipe fails before anything is written
       ownDirs(manager.paths.home, [HOME_DIRS.crawls, stemFor(options.session)]); // territory: a link at crawls/ or crawls/<stem> is FOREIGN_DIRECTORY
       owner = await takeOwnership(dir, options.session, heartbeatMs);
       const mode = options.mode ?? 'auto';
@@ -133,7 +162,7 @@ export class Crawl {
       await prepareBrowser(manager, record, dir, owner.previous);
       owner.fence.check(); // restore writes the session's browser; an owner that lost the crawl must not
       const restored = await manager.restore(options.session, { ...options.restoreOptions, keepAlive: true });
-      const crawl = new Crawl(manager, !options.manager, options, journal, owner, restored, known && previous?.status !== 'completed', recovered);
+      const crawl = new Crawl(manager, !options.manager, options, journal, owner, restored, known && previous?.status !== 'completed', recovered, relogin);
       crawl.start();
       return crawl;
     } catch (error) {
@@ -183,10 +212,14 @@ export class Crawl {
     const worker = async (): Promise<void> => {
       let page: Page | undefined;
       try {
-        while (!this.stopping && failure === undefined) {
+        while (!this.stopping && failure === undefined && !this.relogin?.failed) {
           // A site that blocks us sees at most `maxBlocked` requests (blocking.ts).
           if (!this.blocking.maySend()) {
             await new Promise<void>((resolve) => this.waiters.push(resolve));
+            continue;
+          }
+          if (this.relogin?.busy) {
+            await this.relogin.idle(); // new work waits for the re-login, like for a relaunch
             continue;
           }
           const url = this.journal.state.nextPending();
@@ -222,6 +255,7 @@ export class Crawl {
     await Promise.all(Array.from({ length: concurrency }, worker));
     if (this.lost) throw this.lost; // whatever else failed, this is why this process stopped
     if (failure !== undefined) throw failure;
+    this.relogin?.throwIfFailed();
     return this.progress();
   }
 
@@ -241,13 +275,22 @@ export class Crawl {
     process.off('SIGTERM', this.signalHandler);
     const progress = this.progress();
     try {
+      await this.relogin?.idle();
       await this.saving?.catch(() => undefined); // its failure was logged when it happened
       if (this.owner.fence.isLost) {
         this.journal.abandon(); // the new owner has the crawl: write nothing, not even a last heartbeat
       } else {
-        await this.saveState();
+        // A save that fails (a browser too slow to hand over its state) must not leave the journal unclosed: close it, then report.
+        const saveFailed = await this.saveState().then(
+          () => undefined,
+          (error: unknown) => {
+            if (isRaptorError(error, 'OWNERSHIP_LOST')) throw error;
+            return { error };
+          },
+        );
         await this.journal.close();
         await this.beat(progress.pending + progress.inFlight === 0 ? 'completed' : 'paused');
+        if (saveFailed) throw saveFailed.error;
       }
     } catch (error) {
       if (!isRaptorError(error, 'OWNERSHIP_LOST')) throw error;
@@ -268,7 +311,8 @@ export class Crawl {
     };
     every(this.options.heartbeatMs ?? 1000, () => this.beat('running'));
     every(this.options.compactEveryMs ?? 30_000, () => this.journal.compact());
-    every(this.options.saveStateEveryMs ?? 30_000, () => (this.saving = this.saveState()));
+    // Not while logging in again: the context's stale state must not land over the fresh login.
+    every(this.options.saveStateEveryMs ?? 30_000, () => (this.saving = this.relogin?.busy ? Promise.resolve() : this.saveState()));
     void this.beat('running').catch((error: unknown) => this.housekeepingFailed(error));
     if (this.options.handleSignals) {
       process.once('SIGINT', this.signalHandler);
@@ -294,19 +338,31 @@ export class Crawl {
     const attempt = this.journal.state.urls.get(url)!.attempts;
     let response: Response | null;
     try {
+      let ticket = 0;
       try {
+        ticket = (await this.relogin?.ticket()) ?? 0; // waits for a re-login in progress
         response = await page.goto(url, { timeout: this.options.navigationTimeoutMs ?? 30_000 });
       } finally {
         answered(); // counted below, in the same synchronous step: blocked, or the streak is over
       }
       const status = response?.status() ?? 0;
+      if (this.relogin && (await this.relogin.isLoggedOut(url, status, page, this.blocking.statuses))) {
+        // Logged out is not blocked: not counted in the streak, unless right after a re-login (the login did not hold).
+        this.journal.append({ t: 'requeue', url });
+        if ((await this.relogin.loggedOut(ticket, url)) === 'blocked') {
+          this.health.record(false);
+          if (this.blocking.blocked() === 'retire') await this.blocking.retire(this.manager, this.options.session, 'a logged-out page right after a re-login', this.owner.fence);
+        }
+        return page;
+      }
       const blocked = this.blocking.answer(status);
       if (blocked !== 'ok') {
         this.health.record(false);
         this.journal.append({ t: 'requeue', url });
-        if (blocked === 'retire') await this.blocking.retire(this.manager, this.options.session, status, this.owner.fence);
+        if (blocked === 'retire') await this.blocking.retire(this.manager, this.options.session, `HTTP ${status}`, this.owner.fence);
         return page;
       }
+      this.relogin?.loggedIn(ticket); // a page answered logged in: the current login holds
       // Frozen during the navigation and taken over meanwhile? Then the page is the new owner's job.
       this.owner.fence.check();
       const result = await handler({ url, page, response, attempt, enqueue: (urls) => this.add(urls, page.url()) });
@@ -314,9 +370,13 @@ export class Crawl {
       this.health.record(true);
       return page;
     } catch (error) {
-      if (isRaptorError(error, 'SESSION_BLOCKED')) throw error;
       if (isRaptorError(error, 'OWNERSHIP_LOST')) {
         this.lose(error);
+        throw error;
+      }
+      if (isRaptorError(error, 'SESSION_BLOCKED') || this.relogin?.isFailure(error)) {
+        // A failed re-login (or a block) stops the crawl: the page was not at fault and goes back to pending.
+        if (this.journal.state.urls.get(url)?.state === 'in-flight') this.journal.append({ t: 'requeue', url });
         throw error;
       }
       this.owner.fence.check(); // whatever went wrong, an owner that lost the crawl journals none of it
@@ -355,7 +415,15 @@ export class Crawl {
   private async saveState(): Promise<void> {
     if (!this.restored.browser.isConnected()) return;
     this.owner.fence.check(); // a frozen owner's cookies are older than the new owner's
-    await this.manager.save(this.options.session, { context: this.context });
+    this.revision = (await this.manager.save(this.options.session, { context: this.context })).revision;
+  }
+
+  /** The fresh login into the running context, saved at once (relogin.ts). */
+  private async takeLogin(record: SessionRecord): Promise<void> {
+    this.owner.fence.check();
+    await applyState(this.context, record.storageState);
+    this.revision = record.revision;
+    await this.saveState();
   }
 
   private async beat(status: 'running' | 'paused' | 'completed'): Promise<void> {
@@ -372,6 +440,7 @@ export class Crawl {
       progress: this.progress(),
       health: this.health.score(),
       mode: this.mode,
+      relogins: this.relogin?.count ?? 0,
       ...(this.browserId ? { browserId: this.browserId } : {}),
     });
   }

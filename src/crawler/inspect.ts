@@ -29,6 +29,8 @@ export interface CrawlReport {
   lastHeartbeat: string | null;
   heartbeatAgeMs: number | null;
   health: number | null;
+  /** Times the last (or current) run logged in again after being logged out (crawl option `relogin`). */
+  relogins: number;
   owner: { pid: number; host: string; alive: boolean } | null;
   browser: { recorded: boolean; alive: boolean; browserId?: string };
   sessionState: { exists: boolean; expired: boolean; retired: boolean };
@@ -113,6 +115,7 @@ async function inspectDir(manager: SessionManager, session: string, dir: string,
     lastHeartbeat: heartbeat?.at ?? null,
     heartbeatAgeMs: Number.isNaN(at) ? null : Date.now() - at,
     health: heartbeat?.health ?? null,
+    relogins: heartbeat?.relogins ?? 0,
     owner: holder ? { pid: holder.pid, host: holder.host, alive: ownerAlive } : null,
     browser: { recorded: record?.cdpUrl !== undefined, alive, ...(record?.browserId ? { browserId: record.browserId } : {}) },
     sessionState: { exists, expired, retired },

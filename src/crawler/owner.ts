@@ -31,6 +31,8 @@ export interface Heartbeat {
   health: number;
   browserId?: string;
   mode?: 'reattached' | 'relaunched';
+  /** Times this run logged in again after being logged out (crawl option `relogin`). */
+  relogins?: number;
   /** The owner epoch that wrote it (fence.ts). */
   epoch?: number;
 }

@@ -67,6 +67,7 @@ function detail(c: CrawlReport): string {
     ['progress', p ? `${p.completed} done, ${p.pending + p.inFlight} left, ${p.failed} failed (of ${p.total})` : 'unreadable'],
     ['heartbeat', c.heartbeatAgeMs !== null ? `${formatAge(c.heartbeatAgeMs)}${c.owner ? ` from pid ${c.owner.pid}${c.owner.alive ? '' : ' (gone)'}` : ''}` : 'never'],
     ['health', c.health === null ? '-' : c.health.toFixed(2)],
+    ['relogins', `${c.relogins} (logged in again after being logged out, in the last run)`],
     ['browser', c.browser.alive ? `alive (${c.browser.browserId ?? 'unknown id'})` : c.browser.recorded ? 'gone' : 'none recorded'],
     ['next', `${c.recommendation.strategy}: ${c.recommendation.reason}`],
   ]);
