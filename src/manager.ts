@@ -173,28 +173,16 @@ export class SessionManager {
    */
   async ensure(name: string, recipe?: Recipe | string, options: EnsureOptions = {}): Promise<EnsureResult> {
     assertValidName(name);
-    const [{ ensureWith }, recipes, { launchBrowser }] = await Promise.all([import('./login/ensure.js'), import('./login/recipe.js'), import('./browser/launch.js')]);
-    const loaded =
-      typeof recipe === 'object'
-        ? { recipe: recipes.parseRecipe(recipe, `for \`${name}\``) }
-        : await recipes.loadRecipeFor(name, recipe, options.baseURL, () => this.head(name).catch(() => undefined));
-    const ref = 'ref' in loaded ? loaded.ref : undefined;
-    const baseURL = ref?.baseURL ?? options.baseURL;
-    const contextOptions = { ...(baseURL ? { baseURL } : {}), ...options.contextOptions };
-    let browser = options.browser;
-    let launched: Browser | undefined;
-    const getBrowser = async (): Promise<Browser> => (browser ??= launched = await launchBrowser('chromium', options.launchOptions));
-    try {
-      const { browser: _b, launchOptions: _l, baseURL: _u, ...rest } = options;
-      const result = await ensureWith(this, name, { ...loaded.recipe, ...rest, contextOptions, ...(ref ? { metadata: recipes.recipeMetadata(ref) } : {}) }, getBrowser);
+    const [{ ensureWith }, recipes, { withRecipe }] = await Promise.all([import('./login/ensure.js'), import('./login/recipe.js'), import('./login/recipe-run.js')]);
+    const { browser: _b, launchOptions: _l, baseURL: _u, contextOptions: _c, ...rest } = options;
+    return withRecipe(name, recipe, options, () => this.head(name).catch(() => undefined), async ({ recipe: loaded, ref, contextOptions, getBrowser }) => {
+      const result = await ensureWith(this, name, { ...loaded, ...rest, contextOptions, ...(ref ? { metadata: recipes.recipeMetadata(ref) } : {}) }, getBrowser);
       this.logger.info({ session: name, loggedIn: result.loggedIn, ...(result.reason ? { reason: result.reason } : {}) }, result.loggedIn ? 'logged in' : 'reused the saved session');
       if (ref && !result.loggedIn && !recipes.sameRecipe(recipes.recordedRecipe(result.record), ref)) {
         await this.updateMetadata(name, recipes.recipeMetadata(ref)); // a session first saved by hand learns its recipe
       }
       return { ...result, ...(ref ? { recipe: ref } : {}) };
-    } finally {
-      await launched?.close().catch(() => undefined);
-    }
+    });
   }
 
   /**
@@ -205,19 +193,9 @@ export class SessionManager {
    * retired and released instead (`{ refreshed: false }`).
    */
   async refreshLease(lease: PoolLease, recipe?: Recipe | string, options: RefreshLeaseOptions = {}): Promise<RefreshResult> {
-    const [{ refreshLeased }, recipes, { launchBrowser }] = await Promise.all([import('./login/refresh.js'), import('./login/recipe.js'), import('./browser/launch.js')]);
-    const loaded =
-      typeof recipe === 'object'
-        ? { recipe: recipes.parseRecipe(recipe, `for \`${lease.name}\``) }
-        : await recipes.loadRecipeFor(lease.name, recipe, options.baseURL, async () => lease.session);
-    const ref = 'ref' in loaded ? loaded.ref : undefined;
-    const baseURL = ref?.baseURL ?? options.baseURL;
-    const contextOptions = { ...(baseURL ? { baseURL } : {}), ...options.contextOptions };
-    let browser = options.browser;
-    let launched: Browser | undefined;
-    const getBrowser = async (): Promise<Browser> => (browser ??= launched = await launchBrowser('chromium', options.launchOptions));
-    try {
-      const result = await refreshLeased(lease, loaded.recipe, {
+    const [{ refreshLeased }, recipes, { withRecipe }] = await Promise.all([import('./login/refresh.js'), import('./login/recipe.js'), import('./login/recipe-run.js')]);
+    return withRecipe(lease.name, recipe, options, async () => lease.session, async ({ recipe: loaded, ref, contextOptions, getBrowser }) => {
+      const result = await refreshLeased(lease, loaded, {
         contextOptions,
         ...(options.loginTimeout !== undefined ? { loginTimeout: options.loginTimeout } : {}),
         ...(options.maxRefreshes !== undefined ? { maxRefreshes: options.maxRefreshes } : {}),
@@ -225,9 +203,7 @@ export class SessionManager {
       }, getBrowser);
       this.logger.info({ session: lease.name, owner: lease.owner, refreshed: result.refreshed }, result.refreshed ? 'refreshed the leased session' : 'retired the leased session: too many refreshes');
       return result;
-    } finally {
-      await launched?.close().catch(() => undefined);
-    }
+    });
   }
 
   /**

@@ -14,7 +14,8 @@
  * is 0700 and the user's own, so only the user (or root) can do that swap; file *contents* are
  * never written through a path that could be a link (O_EXCL | O_NOFOLLOW creates, then rename).
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, writeSync, type Stats } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RaptorError, errnoCode } from '../core/errors.js';
@@ -27,6 +28,8 @@ const QUARANTINE = '.quarantine';
 const DESKTOP_LITTER = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini']);
 /** Lock, lease, break-lock and temp files raptor leaves beside a session file (`.<file>.json.lock`, …). */
 const RAPTOR_DOTFILE = /^\..+\.json\.(lock|lease|lock\.break|(lease\.)?\d+\.[0-9a-f]+\.tmp)$/;
+/** A marker being written (`writeMarker`), or what a crash left of one. */
+const MARKER_TEMP = /^\.raptor-sessions\.\d+\.[0-9a-f]+\.tmp$/;
 const MAX_LISTED = 3;
 
 export type EntryKind = 'missing' | 'file' | 'dir' | 'symlink' | 'other';
@@ -86,7 +89,8 @@ export function isMarked(dir: string): boolean {
 }
 
 function isMarker(path: string): boolean {
-  const text = readOwnFile(path, 4096);
+  // Hard links allowed: the marker appears by linking its written temp file into place (`writeMarker`).
+  const text = readOwnFile(path, 4096, { hardLinks: 'allow' });
   if (text === undefined) return false;
   try {
     const body: unknown = JSON.parse(text);
@@ -96,18 +100,35 @@ function isMarker(path: string): boolean {
   }
 }
 
+/**
+ * Writes the marker so that it appears whole or not at all: written and synced under a temp name,
+ * then hard-linked into place (a link fails if the name exists, like O_EXCL). Created in place, it
+ * was an empty file for a moment, and a second process opening the same new directory then (the
+ * workers of a Playwright run do) refused it as a stranger's.
+ */
 function writeMarker(dir: string): void {
   const body = `${JSON.stringify({ raptor: 'sessions', version: 1, markedAt: new Date().toISOString() })}\n`;
+  const temp = join(dir, `${MARKER_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    createFileExclusive(join(dir, MARKER_FILE), body);
+    createFileExclusive(temp, body);
     // Durable like a session file: a power loss must not turn a raptor directory back into an unmarked one.
-    fsyncFileSync(join(dir, MARKER_FILE));
+    fsyncFileSync(temp);
+    try {
+      linkSync(temp, join(dir, MARKER_FILE));
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw error; // EEXIST: another process marked it at the same instant
+    }
     fsyncDirSync(dir);
   } catch (error) {
     const code = errnoCode(error);
-    if (code === 'EEXIST') return; // another process marked it at the same instant
     if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return; // read-only: nothing will be written here either
     throw error;
+  } finally {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // never created (read-only), or already gone
+    }
   }
 }
 
@@ -115,9 +136,10 @@ function writeMarker(dir: string): void {
 function isRaptorEntry(dir: string, name: string): boolean {
   if (DESKTOP_LITTER.has(name)) return true;
   const { kind } = entryAt(join(dir, name));
+  if (kind === 'missing') return true; // gone since the listing (a marker's temp file, a lock): nothing there to object to
   if (name === QUARANTINE) return kind === 'dir';
   if (kind !== 'file') return false;
-  if (RAPTOR_DOTFILE.test(name)) return true;
+  if (RAPTOR_DOTFILE.test(name) || MARKER_TEMP.test(name)) return true;
   if (name.startsWith('.') || !name.endsWith('.json')) return false;
   return looksLikeRecord(readOwnFile(join(dir, name), 64 * 1024));
 }
