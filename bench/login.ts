@@ -4,6 +4,7 @@
  *   raptor.ensure() reusing a saved session (the recipe's check asked the server)   vs the bare login it saves
  *   raptor.ensure() logging in again (the server forgot the session)               informative
  *   the bare login: a fresh context, the recipe's login, storageState()            baseline
+ *   one `raptor keep` turn (visit, check, save with a revision check, status)      vs a bare visit: context, goto, storageState()
  *
  * One browser for all of them, in this process, against the login app (in this process too).
  * The recipe is the fixture's module, as `raptor login --recipe` loads it. `reuseCheckFor: 0`:
@@ -16,6 +17,7 @@ import { chromium } from 'playwright-core';
 import { chromiumArgs, findBrowser } from '../src/browser/find.js';
 import { SessionManager } from '../src/manager.js';
 import { loadRecipe } from '../src/login/recipe.js';
+import { refreshSession } from '../src/keeper/refresh.js';
 import { startLoginApp } from '../fixtures/login-app/server.js';
 import { median, ms, table, type Row } from './stats.js';
 
@@ -54,8 +56,26 @@ try {
     app.forgetAll();
     relogin.push(await time(() => manager.ensure('bench', recipe, options)));
   }
+  // `raptor keep`'s turn needs the recipe recorded with the session: the file, as `raptor login` records it.
+  await manager.ensure('kept', 'fixtures/login-app/recipe.ts', options);
+  const visit: number[] = [];
+  const turn: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    visit.push(
+      await time(async () => {
+        const record = await manager.get('kept');
+        const context = await browser.newContext({ baseURL: app.url, storageState: record.storageState as never });
+        await (await context.newPage()).goto('/me?check');
+        await context.storageState();
+        await context.close();
+      }),
+    );
+    turn.push(await time(() => refreshSession({ manager, getBrowser: async () => browser }, 'kept')));
+  }
   const [b, r, l] = [median(bare), median(reuse), median(relogin)];
+  const [v, t] = [median(visit), median(turn)];
   rows.push({ measure: '`raptor.ensure()` reusing the saved session (check asked the server)', median: ms(r), baseline: `${ms(b)} bare login`, ratio: `${(r / b).toFixed(2)}×`, target: '< bare login', pass: r < b });
+  rows.push({ measure: 'one `raptor keep` turn of a session (visit, check, save with a revision check)', median: ms(t), baseline: `${ms(v)} bare visit`, ratio: `${(t / v).toFixed(2)}×`, target: '< 2× bare visit', pass: t < 2 * v });
   rows.push({ measure: '`raptor.ensure()` logging in again (the server forgot the session: check, login, check, save)', median: ms(l), baseline: `${ms(b)} bare login`, ratio: `${(l / b).toFixed(2)}×`, target: '-', pass: true });
 } finally {
   await manager.close();
