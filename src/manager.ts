@@ -72,7 +72,7 @@ export interface SessionRestoreOptions extends RestoreOptions {
   identity?: Identity | null;
 }
 
-export interface EnsureOptions extends Pick<LoginOptions, 'loginTimeout' | 'reuseCheckFor' | 'loggedOutRevision'> {
+export interface EnsureOptions extends Pick<LoginOptions, 'loginTimeout' | 'checkTimeout' | 'reuseCheckFor' | 'loggedOutRevision'> {
   /** Base URL of the recipe's relative URLs (a recipe file's is recorded with the session). */
   baseURL?: string;
   /** Options for the contexts that log in and check. */

@@ -153,6 +153,46 @@ describe('raptor login <name> --recipe <file>', () => {
     }
   }, 120_000);
 
+  it('a recipe error that quotes its credential: masked in every output and in the status raptor keep records', async () => {
+    const { app, home, raptor, manager } = await setUp();
+    const planted = 'Planted-Pw-4f9c2e71';
+    const secrets = join(home, 'acme.env');
+    await writeFile(secrets, `LOGIN_APP_PASSWORD=${planted}\n`);
+    const leaky = join(home, 'leaky.mjs');
+    // The user's code, careless: its error names the password it read.
+    await writeFile(leaky, `export default {
+  async login() { throw new Error('the app refused password ' + process.env.LOGIN_APP_PASSWORD); },
+  url: '/me',
+  check: async (page) => (await page.locator('#user').innerText()) !== 'anonymous',
+};\n`);
+    const runs = [await raptor(['login', 'leak', '--recipe', leaky, '--base-url', app.url, '--secrets-file', secrets, '--json', '--log-level', 'debug'], { LOGIN_APP_PASSWORD: undefined })];
+    expect(runs[0]!.code).toBe(1);
+    expect(runs[0]!.json().error.message).toMatch(/refused password \*\*\*/);
+    // A session the keeper must log in again with that recipe: its failure is recorded.
+    await writeFile(join(home, 'state.json'), JSON.stringify({ cookies: [{ name: 'sid', value: 'dead', domain: '127.0.0.1', path: '/', expires: -1, httpOnly: true, secure: false, sameSite: 'Lax' }], origins: [] }));
+    expect((await raptor(['save', 'leak', '--from', join(home, 'state.json'), '--metadata', JSON.stringify({ recipe: { path: leaky, sha256: '0'.repeat(64), baseURL: `${app.url}/` } })])).code).toBe(0);
+    runs.push(await raptor(['keep', 'leak', '--once', '--json', '--log-level', 'debug', '--secrets-file', secrets], { LOGIN_APP_PASSWORD: undefined }));
+    expect(runs[1]!.code).toBe(1);
+    const status = (await (await manager()).get('leak')).metadata['keep'] as Record<string, string>;
+    expect(status['error']).toMatch(/refused password \*\*\*/);
+    const files = await readdir(join(home, 'sessions'));
+    const stored = await Promise.all(files.filter((f) => f.endsWith('.json')).map((f) => readFile(join(home, 'sessions', f), 'utf8')));
+    for (const text of [...runs.flatMap((r) => [r.stdout, r.stderr]), ...stored]) expect(text).not.toContain(planted);
+  }, 120_000);
+
+  it('a check that never answers cannot hang a login: it counts as logged out, and nothing is saved', async () => {
+    const { app, manager } = await setUp();
+    process.env['LOGIN_APP_PASSWORD'] = PASSWORD;
+    cleanups.push(async () => void delete process.env['LOGIN_APP_PASSWORD']);
+    const { default: recipe } = await import('../fixtures/login-app/recipe.js');
+    const hanging = { ...recipe, check: () => new Promise<boolean>(() => undefined) };
+    const raptor = await manager();
+    const started = performance.now();
+    await expect(raptor.ensure('hung-check', hanging, { baseURL: app.url, checkTimeout: 1000 })).rejects.toMatchObject({ code: 'LOGIN_FAILED' });
+    expect(performance.now() - started, 'bounded by the check timeout, not forever').toBeLessThan(60_000);
+    expect(await raptor.find('hung-check')).toBeUndefined();
+  }, 120_000);
+
   it('reads the credentials from --secrets-file, and stores none of them', async () => {
     const { app, home, raptor } = await setUp();
     const secretsFile = join(home, 'alice.env');

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { loadSettings } from '../env/config.js';
 import { resolvePaths, type Paths } from '../env/paths.js';
-import { redactUrlsIn } from '../core/redact-url.js';
+import { scrub } from './scrub.js';
 import { createLogger, type Logger } from '../env/log.js';
 import { SessionManager } from '../manager.js';
 import { humanLogStream } from './log-stream.js';
@@ -61,13 +61,13 @@ export async function createCliContext(command: Command, io: CliIo): Promise<Cli
     paths,
     // Streamed lines bypass `main`'s door to stdout, so they get the same URL redaction here.
     emit(data, text) {
-      io.stdout.write(redactUrlsIn(`${globals.json ? JSON.stringify(data) : text}\n`));
+      io.stdout.write(scrub(`${globals.json ? JSON.stringify(data) : text}\n`));
     },
     emitRevealed(data, text) {
       io.stdout.write(`${globals.json ? JSON.stringify(data) : text}\n`);
     },
     notice(text) {
-      io.stderr.write(redactUrlsIn(`raptor: ${text}\n`));
+      io.stderr.write(scrub(`raptor: ${text}\n`));
     },
   };
 }

@@ -5,7 +5,7 @@
  * `main` writes the result and calls `process.exit`.
  */
 import { CommanderError, type Command } from 'commander';
-import { redactUrlsIn } from '../core/redact-url.js';
+import { scrub } from './scrub.js';
 import { exitCodeFor, isRaptorError } from '../core/errors.js';
 import { fsFault } from '../fs/fs-errors.js';
 import type { Handler, Run } from './command.js';
@@ -32,7 +32,7 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
   if (!output) return 0; // help or version was printed
   const json = program.opts<{ json?: boolean }>().json === true;
   // The one door to stdout: no URL leaves with its credentials unless the user asked for them.
-  const guard = output.reveals === true ? (text: string) => text : redactUrlsIn;
+  const guard = output.reveals === true ? (text: string) => text : scrub;
   if (json) {
     if (output.data !== undefined) io.stdout.write(guard(`${JSON.stringify(output.data, null, 2)}\n`));
   } else if (output.text) {
@@ -92,15 +92,15 @@ function reportError(error: unknown, program: Command, argv: string[], io: CliIo
 
   // Errors name URLs (a CDP endpoint, a store): never with their credentials, at any level.
   if (json) {
-    io.stdout.write(redactUrlsIn(`${JSON.stringify({ error: { code, message, ...(issues.length > 0 ? { issues } : {}) } }, null, 2)}\n`));
+    io.stdout.write(scrub(`${JSON.stringify({ error: { code, message, ...(issues.length > 0 ? { issues } : {}) } }, null, 2)}\n`));
   } else {
     const lines = [`raptor: ${message}`];
     // The message already names the first issue; list them all when there are more.
     if (issues.length > 1) lines.push(...issues.slice(0, 20).map((i) => `  ${i.path || '(file)'}: ${i.message} [${i.code}]`));
     if (issues.length > 20) lines.push(`  … ${issues.length - 20} more (use --json for all)`);
-    io.stderr.write(redactUrlsIn(`${lines.join('\n')}\n`));
+    io.stderr.write(scrub(`${lines.join('\n')}\n`));
   }
-  if (debug && error instanceof Error) io.stderr.write(redactUrlsIn(`${stackWithCauses(error)}\n`));
+  if (debug && error instanceof Error) io.stderr.write(scrub(`${stackWithCauses(error)}\n`));
   return exitCode;
 }
 

@@ -7,6 +7,7 @@
 import { pino, type Logger } from 'pino';
 import { maskLogFields } from '../core/mask.js';
 import { redactUrl, redactUrlsIn } from '../core/redact-url.js';
+import { redactKnownSecrets } from './secrets.js';
 
 export type { Logger };
 export { redactUrl };
@@ -23,8 +24,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level: options.level ?? 'warn',
       base: undefined,
       formatters: { log: (object) => maskLogFields(object) },
-      // The last word on every line: a URL can hide in a message, an `err` text or a reason.
-      hooks: { streamWrite: (line) => redactUrlsIn(line) },
+      // The last word on every line: a URL can hide in a message, an `err` text or a reason, and a
+      // recipe's error can quote the credential it read (`env/secrets.ts`).
+      hooks: { streamWrite: (line) => redactKnownSecrets(redactUrlsIn(line)) },
     },
     (options.destination ?? process.stderr) as pino.DestinationStream,
   );

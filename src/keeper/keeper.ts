@@ -15,6 +15,7 @@ import { launchBrowser } from '../browser/launch.js';
 import { mapLimit } from '../core/map-limit.js';
 import { RaptorError, isRaptorError } from '../core/errors.js';
 import { redactUrlsIn } from '../core/redact-url.js';
+import { redactKnownSecrets } from '../env/secrets.js';
 import type { SessionSummary } from '../core/record.js';
 import type { Logger } from '../env/log.js';
 import { recordedRecipe } from '../login/recipe.js';
@@ -247,7 +248,7 @@ async function writeStatus(manager: SessionManager, logger: Logger, name: string
 function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const line = message.split('\n')[0]!.trim();
-  return redactUrlsIn(error instanceof RaptorError ? line : `unexpected error: ${line}`);
+  return redactKnownSecrets(redactUrlsIn(error instanceof RaptorError ? line : `unexpected error: ${line}`));
 }
 
 function sleep(ms: number): Promise<void> {

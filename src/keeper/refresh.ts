@@ -20,7 +20,7 @@ import { captureContext, type Captured } from '../browser/capture.js';
 import { attachChecked } from '../browser/identity.js';
 import { RaptorError, isRaptorError } from '../core/errors.js';
 import type { SessionRecord } from '../core/record.js';
-import { CHECK_FAILED, contextWithSession, staleReason, type Recipe } from '../login/ensure.js';
+import { CHECK_FAILED, contextWithSession, recipeCheck, staleReason, type Recipe } from '../login/ensure.js';
 import { missingLoginEvidence } from '../login/login-evidence.js';
 import { loadRecipeFor } from '../login/recipe.js';
 import type { SessionManager } from '../manager.js';
@@ -171,10 +171,6 @@ async function goto(page: Page, url: string): Promise<void> {
   }
 }
 
-async function checkPassed(recipe: Recipe, page: Page): Promise<boolean> {
-  try {
-    return (await recipe.check!(page)) === true;
-  } catch {
-    return false; // a check that cannot run has not shown a logged-in page
-  }
+function checkPassed(recipe: Recipe, page: Page): Promise<boolean> {
+  return recipeCheck(recipe.check!, page); // one that throws or hangs has not shown a logged-in page
 }

@@ -22,11 +22,13 @@ import { addSessionStorage } from '../browser/session-storage.js';
 import { identityContextOptions } from '../browser/context-options.js';
 import { HOME_DIRS, loginLockPath } from '../env/paths.js';
 import { parseDuration } from '../core/duration.js';
+import { withTimeout } from '../core/deadline.js';
 import { RaptorError, isRaptorError } from '../core/errors.js';
 import { ownDirs } from '../fs/territory.js';
 import type { SessionRecord, SessionStorageMap, StorageState } from '../core/record.js';
 import type { Json } from '../core/sanitize.js';
 import { withLock } from '../fs/file-lock.js';
+import { redactKnownSecrets } from '../env/secrets.js';
 import { sessionExpired } from '../core/validate.js';
 import type { Identity } from '../core/identity.js';
 import { missingLoginEvidence } from './login-evidence.js';
@@ -85,6 +87,8 @@ export interface LoginOptions extends Recipe {
   reuseCheckFor?: number;
   /** Options for the contexts used to log in and check (`baseURL`, `viewport`, ...). */
   contextOptions?: BrowserContextOptions;
+  /** How long `check` may take before it counts as "not logged in". @default 30_000 */
+  checkTimeout?: number;
   /**
    * The revision of the session the caller saw logged out (a crawl's page, a keeper's check): it
    * is not reused whatever its cookies say, but a newer one (another process's re-login) is.
@@ -285,7 +289,7 @@ export async function contextWithSession(browser: Browser, record: Pick<SessionR
 }
 
 /** `check()` on a fresh context holding `record` (closed again). */
-export async function runCheck(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage' | 'identity'>, options: Pick<LoginOptions, 'check' | 'url' | 'contextOptions'>): Promise<boolean> {
+export async function runCheck(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage' | 'identity'>, options: Pick<LoginOptions, 'check' | 'url' | 'contextOptions' | 'checkTimeout'>): Promise<boolean> {
   const context = await contextWithSession(browser, record, options.contextOptions);
   try {
     return await checkPage(await context.newPage(), options, options.contextOptions);
@@ -295,14 +299,29 @@ export async function runCheck(browser: Browser, record: Pick<SessionRecord, 'st
 }
 
 /** `check()` in `page`, opened at the role's `url` (else the baseURL). */
-export async function checkPage(page: Page, options: Pick<Recipe, 'check' | 'url'>, contextOptions: BrowserContextOptions | undefined): Promise<boolean> {
+export async function checkPage(page: Page, options: Pick<LoginOptions, 'check' | 'url' | 'checkTimeout'>, contextOptions: BrowserContextOptions | undefined): Promise<boolean> {
   try {
     const url = options.url ?? contextOptions?.baseURL;
     if (url) await page.goto(url);
-    return (await options.check!(page)) === true;
+    return await recipeCheck(options.check!, page, options.checkTimeout);
   } catch {
     return false; // a check that cannot even run (page error, timeout) has not shown a logged-in browser
   }
+}
+
+/** How long a recipe's `check` may take: it reads a page that is already loaded. */
+export const CHECK_TIMEOUT_MS = 30_000;
+
+/**
+ * The recipe's `check` on `page`: true only for an explicit `true` within {@link CHECK_TIMEOUT_MS}.
+ * One that throws or never answers has not shown a logged-in page (and must not hang a login,
+ * `raptor login`, or a keeper's round).
+ */
+export async function recipeCheck(check: NonNullable<Recipe['check']>, page: Page, timeoutMs = CHECK_TIMEOUT_MS): Promise<boolean> {
+  const answer = Promise.resolve()
+    .then(() => check(page))
+    .catch(() => false);
+  return (await withTimeout(answer, timeoutMs, () => false)) === true;
 }
 
 async function runLogin(browser: Browser, name: string, options: LoginOptions, timeoutMs: number) {
@@ -329,7 +348,10 @@ async function runLogin(browser: Browser, name: string, options: LoginOptions, t
   }
 }
 
-/** An error's first line: Playwright's add a call log (with terminal colours) below it. */
+/**
+ * A recipe error's first line (Playwright's add a call log, with terminal colours, below it),
+ * without any credential the recipe read: the user's code may quote one (`env/secrets.ts`).
+ */
 function firstLine(error: unknown): string {
-  return ((error as Error)?.message ?? String(error)).split('\n')[0]!.trim();
+  return redactKnownSecrets(((error as Error)?.message ?? String(error)).split('\n')[0]!.trim());
 }

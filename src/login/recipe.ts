@@ -13,6 +13,7 @@ import { parseIdentity } from '../core/identity.js';
 import type { Json } from '../core/sanitize.js';
 import type { SessionSummary } from '../core/record.js';
 import { parseDuration } from '../core/duration.js';
+import { redactKnownSecrets } from '../env/secrets.js';
 import type { Recipe } from './ensure.js';
 
 /** Where a session's recipe is recorded, in its metadata. */
@@ -48,7 +49,7 @@ export async function loadRecipe(file: string, options: { baseURL?: string | und
     const jiti = createJiti(import.meta.url, { fsCache: false, moduleCache: false, interopDefault: true });
     loaded = await jiti.import(path, { default: true });
   } catch (error) {
-    const message = ((error as Error).message ?? String(error)).split('\n')[0];
+    const message = redactKnownSecrets(((error as Error).message ?? String(error)).split('\n')[0]!);
     throw new RaptorError('INVALID_INPUT', `The recipe ${path} could not be loaded: ${message}. Fix the module, or run it alone (\`npx tsx ${file}\`) to see the whole error.`, { cause: error });
   }
   const baseURL = options.baseURL === undefined ? undefined : checkBaseUrl(options.baseURL);

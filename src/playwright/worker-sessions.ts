@@ -19,6 +19,7 @@ import { RaptorError, isRaptorError } from '../core/errors.js';
 import type { SessionRecord } from '../core/record.js';
 import { SessionManager } from '../manager.js';
 import { checkOnce } from '../login/check-flight.js';
+import { recipeCheck } from '../login/ensure.js';
 import { CHECK_FAILED, checkPage, contextWithSession, ensureSession, findReusable, logInUnderLock, needsCheck, roleWork, runCheck, savedProblem, staleReason, writeStateFile } from './ensure-session.js';
 import type { RoleOptions } from './ensure-session.js';
 import { roleOptions } from './roles.js';
@@ -186,7 +187,7 @@ async function rotateState(name: string, role: RoleOptions, previous: SessionRec
       const page = await checkContext.newPage();
       const url = role.url ?? contextOptions.baseURL;
       if (url) await page.goto(url);
-      if ((await role.check(page)) !== true) return undefined;
+      if (!(await recipeCheck(role.check, page))) return undefined;
     } finally {
       await checkContext.close();
     }
