@@ -50,7 +50,7 @@ export async function loadRecipe(file: string, options: { baseURL?: string | und
     loaded = await jiti.import(path, { default: true });
   } catch (error) {
     const message = redactKnownSecrets(((error as Error).message ?? String(error)).split('\n')[0]!);
-    throw new RaptorError('INVALID_INPUT', `The recipe ${path} could not be loaded: ${message}. Fix the module, or run it alone (\`npx tsx ${file}\`) to see the whole error.`, { cause: error });
+    throw new RaptorError('INVALID_INPUT', `The recipe ${path} could not be loaded: ${message}. Fix the module, or import it alone (with Node, or tsx for TypeScript) to see the whole error.`, { cause: error });
   }
   const baseURL = options.baseURL === undefined ? undefined : checkBaseUrl(options.baseURL);
   return { recipe: parseRecipe(loaded, path), ref: { path, sha256, ...(baseURL ? { baseURL } : {}) } };
