@@ -21,11 +21,10 @@
  * `SESSION_BLOCKED`; its progress is kept and a later run resumes where it stopped.
  */
 import type { Browser, Page } from 'playwright-core';
-import { withTimeout } from '../core/deadline.js';
 import { RaptorError, isRaptorError } from '../core/errors.js';
 import { redactUrl } from '../env/log.js';
 import type { SessionRecord } from '../core/record.js';
-import type { Recipe } from '../login/ensure.js';
+import { checkAnswer, type Recipe } from '../login/ensure.js';
 import { loadRecipe, parseRecipe, recordedRecipe } from '../login/recipe.js';
 import type { SessionManager } from '../manager.js';
 
@@ -163,10 +162,7 @@ export class Relogin {
     if (this.plan.urls && !this.plan.urls.some((u) => (typeof u === 'string' ? url.startsWith(u) : u.test(url)))) return false;
     if (this.plan.statuses.includes(status)) return true;
     if (blockedStatuses.includes(status) || !this.plan.checkPages || !this.plan.recipe.check) return false;
-    const check = Promise.resolve()
-      .then(() => this.plan.recipe.check!(page))
-      .catch(() => undefined); // cannot tell (see above)
-    return (await withTimeout(check, PAGE_CHECK_MS, () => undefined)) === false;
+    return (await checkAnswer(this.plan.recipe.check, page, PAGE_CHECK_MS)) === false; // no answer: cannot tell (see above)
   }
 
   /** A page sent with `ticket` was logged in: the current login holds. */

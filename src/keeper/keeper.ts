@@ -15,6 +15,7 @@ import { launchBrowser } from '../browser/launch.js';
 import { mapLimit } from '../core/map-limit.js';
 import { RaptorError, isRaptorError } from '../core/errors.js';
 import { redactUrlsIn } from '../core/redact-url.js';
+import { firstLineOf } from '../core/error-text.js';
 import { redactKnownSecrets } from '../env/secrets.js';
 import type { SessionSummary } from '../core/record.js';
 import type { Logger } from '../env/log.js';
@@ -246,8 +247,7 @@ async function writeStatus(manager: SessionManager, logger: Logger, name: string
 
 /** The first line of an error's message, URL credentials redacted: what a status and an event may show. */
 function firstLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const line = message.split('\n')[0]!.trim();
+  const line = firstLineOf(error);
   return redactKnownSecrets(redactUrlsIn(error instanceof RaptorError ? line : `unexpected error: ${line}`));
 }
 

@@ -19,6 +19,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { captureContext, type Captured } from '../browser/capture.js';
 import { attachChecked } from '../browser/identity.js';
 import { RaptorError, isRaptorError } from '../core/errors.js';
+import { firstLineOf } from '../core/error-text.js';
 import type { SessionRecord } from '../core/record.js';
 import { CHECK_FAILED, contextWithSession, recipeCheck, staleReason, type Recipe } from '../login/ensure.js';
 import { missingLoginEvidence } from '../login/login-evidence.js';
@@ -166,8 +167,7 @@ async function goto(page: Page, url: string): Promise<void> {
     await page.goto(url);
   } catch (error) {
     // The site did not answer: that says nothing about the login, so no login is tried.
-    const first = ((error as Error).message ?? String(error)).split('\n')[0]!.trim();
-    throw new RaptorError('BROWSER_FAILED', `Could not visit ${visitedPath(url)} to keep the session: ${first}. The keeper tries again later.`, { cause: error });
+    throw new RaptorError('BROWSER_FAILED', `Could not visit ${visitedPath(url)} to keep the session: ${firstLineOf(error)}. The keeper tries again later.`, { cause: error });
   }
 }
 

@@ -23,6 +23,7 @@ import { identityContextOptions } from '../browser/context-options.js';
 import { HOME_DIRS, loginLockPath } from '../env/paths.js';
 import { parseDuration } from '../core/duration.js';
 import { withTimeout } from '../core/deadline.js';
+import { firstLineOf } from '../core/error-text.js';
 import { RaptorError, isRaptorError } from '../core/errors.js';
 import { ownDirs } from '../fs/territory.js';
 import type { SessionRecord, SessionStorageMap, StorageState } from '../core/record.js';
@@ -318,40 +319,39 @@ export const CHECK_TIMEOUT_MS = 30_000;
  * `raptor login`, or a keeper's round).
  */
 export async function recipeCheck(check: NonNullable<Recipe['check']>, page: Page, timeoutMs = CHECK_TIMEOUT_MS): Promise<boolean> {
+  return (await checkAnswer(check, page, timeoutMs)) === true;
+}
+
+/** The recipe's `check` on `page`: `true` or `false` as it said, `undefined` when it threw, said something else, or did not answer within `timeoutMs`. */
+export async function checkAnswer(check: NonNullable<Recipe['check']>, page: Page, timeoutMs = CHECK_TIMEOUT_MS): Promise<boolean | undefined> {
   const answer = Promise.resolve()
     .then(() => check(page))
-    .catch(() => false);
-  return (await withTimeout(answer, timeoutMs, () => false)) === true;
+    .then(
+      (said: unknown) => (typeof said === 'boolean' ? said : undefined),
+      () => undefined,
+    );
+  return withTimeout(answer, timeoutMs, () => undefined);
 }
 
 async function runLogin(browser: Browser, name: string, options: LoginOptions, timeoutMs: number) {
   const context = await browser.newContext(loginContextOptions(name, options.identity, options.contextOptions));
-  let timer: NodeJS.Timeout | undefined;
   try {
     const page = await context.newPage();
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new RaptorError('LOGIN_FAILED', `login() for \`${name}\` did not finish within ${timeoutMs} ms. Nothing was saved; raise \`loginTimeout\` if the login is just slow.`)),
-        timeoutMs,
-      );
-    });
     try {
-      await Promise.race([options.login(page, { session: name }), timeout]);
+      await withTimeout(options.login(page, { session: name }), timeoutMs, () => {
+        throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` did not finish within ${timeoutMs} ms. Nothing was saved; raise \`loginTimeout\` if the login is just slow.`);
+      });
     } catch (error) {
       if (error instanceof RaptorError) throw error;
       throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` failed: ${firstLine(error)}. Nothing was saved.`, { cause: error });
     }
     return await captureContext(context);
   } finally {
-    clearTimeout(timer);
     await context.close(); // also ends a login still hanging in this context
   }
 }
 
-/**
- * A recipe error's first line (Playwright's add a call log, with terminal colours, below it),
- * without any credential the recipe read: the user's code may quote one (`env/secrets.ts`).
- */
+/** A recipe error's first line, without any credential the recipe read: the user's code may quote one (`env/secrets.ts`). */
 function firstLine(error: unknown): string {
-  return redactKnownSecrets(((error as Error)?.message ?? String(error)).split('\n')[0]!.trim());
+  return redactKnownSecrets(firstLineOf(error));
 }

@@ -14,6 +14,7 @@ import type { Json } from '../core/sanitize.js';
 import type { SessionSummary } from '../core/record.js';
 import { parseDuration } from '../core/duration.js';
 import { redactKnownSecrets } from '../env/secrets.js';
+import { firstLineOf } from '../core/error-text.js';
 import type { Recipe } from './ensure.js';
 
 /** Where a session's recipe is recorded, in its metadata. */
@@ -37,23 +38,36 @@ export interface LoadedRecipe {
 /** A recipe module bigger than this is not a recipe. */
 const MAX_RECIPE_BYTES = 1024 * 1024;
 
+/**
+ * Recipes already evaluated in this process, by path, with the hash of the bytes they came from:
+ * a keeper loads each session's recipe every turn (every 2 s, say), and only a file that changed
+ * needs jiti again.
+ */
+const evaluated = new Map<string, { sha256: string; recipe: Recipe }>();
+
 /** Loads the recipe module at `file` (relative to `cwd`), checked: `NOT_FOUND` or `INVALID_INPUT` with a way out. */
 export async function loadRecipe(file: string, options: { baseURL?: string | undefined; cwd?: string } = {}): Promise<LoadedRecipe> {
   const path = resolve(options.cwd ?? process.cwd(), file);
   const bytes = await readRecipeFile(path);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const baseURL = options.baseURL === undefined ? undefined : checkBaseUrl(options.baseURL);
+  const ref = { path, sha256, ...(baseURL ? { baseURL } : {}) };
+  const known = evaluated.get(path);
+  if (known?.sha256 === sha256) return { recipe: known.recipe, ref };
   let loaded: unknown;
   try {
     const { createJiti } = await import('jiti');
-    // No disk cache: raptor writes only inside its own territory, and a recipe is small.
+    // No disk cache: raptor writes only inside its own territory, and a recipe is small. No
+    // module cache: a changed file must be evaluated again (unchanged ones are kept above).
     const jiti = createJiti(import.meta.url, { fsCache: false, moduleCache: false, interopDefault: true });
     loaded = await jiti.import(path, { default: true });
   } catch (error) {
-    const message = redactKnownSecrets(((error as Error).message ?? String(error)).split('\n')[0]!);
+    const message = redactKnownSecrets(firstLineOf(error));
     throw new RaptorError('INVALID_INPUT', `The recipe ${path} could not be loaded: ${message}. Fix the module, or import it alone (with Node, or tsx for TypeScript) to see the whole error.`, { cause: error });
   }
-  const baseURL = options.baseURL === undefined ? undefined : checkBaseUrl(options.baseURL);
-  return { recipe: parseRecipe(loaded, path), ref: { path, sha256, ...(baseURL ? { baseURL } : {}) } };
+  const recipe = parseRecipe(loaded, path);
+  evaluated.set(path, { sha256, recipe });
+  return { recipe, ref };
 }
 
 /**
