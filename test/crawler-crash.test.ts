@@ -2,7 +2,8 @@
  * The crawler's promise, tested the hard way: SIGKILL the example crawler at random moments,
  * restart it each time, and check that every page was done, none lost, none done twice except
  * those in flight at a kill, the journal always readable, and every restart reattached to the
- * browser that survived. Then kill the browser instead: the crawler relaunches and finishes logged in.
+ * browser that survived. Then kill the browser instead, more than once: the crawler relaunches each
+ * time and finishes logged in.
  *
  * The kill moments are seeded (`RAPTOR_SEED`); a failing test prints the seed that replays it.
  */
@@ -15,16 +16,17 @@ import { probeCdp } from '../src/browser/connect.js';
 import { readKeepAlive, stopKeepAlive } from '../src/browser/keep-alive.js';
 import { crawlDirFor } from '../src/env/paths.js';
 import { readJournal } from '../src/crawler/journal.js';
+import { readHeartbeat } from '../src/crawler/owner.js';
 import { profileDirFor } from '../src/env/paths.js';
 import { createTempDir } from './helpers/temp-dir.js';
 import { spawnCrawler, type CrawlerRun } from './helpers/crawler-process.js';
 import { testSeed } from './helpers/test-seed.js';
 
 const PAGES = 300;
-/** The site of the browser-kill test. */
-const SMALL_PAGES = 80;
 const CONCURRENCY = 4;
 const KILLS = Number(process.env['RAPTOR_CRASH_KILLS'] ?? 10);
+/** Browser kills during one crawl (`test:stress` raises it). */
+const BROWSER_KILLS = Number(process.env['RAPTOR_BROWSER_KILLS'] ?? 2);
 const { random, seeded } = testSeed('RAPTOR_SEED');
 
 type Run = CrawlerRun;
@@ -110,28 +112,61 @@ describe('crawler crash recovery', () => {
     expect(final).toEqual({ total: PAGES, pending: 0, inFlight: 0, completed: PAGES, failed: 0 });
   }, 150_000 + KILLS * 15_000); // scales with the kill count of `test:stress`
 
-  it('relaunches with the saved state when the browser (not the crawler) is killed, and finishes logged in', async () => {
-    // A site of its own, smaller: one relaunch needs no 300 pages, and a shared CI machine runs it faster.
-    const small = await startFixtureSite({ pages: SMALL_PAGES });
+  it(`relaunches with the saved state each time the browser (not the crawler) is killed, ${BROWSER_KILLS}× at random moments, and finishes logged in`, async () => {
+    // A site of its own, smaller: relaunches need no 300 pages, and a shared CI machine runs it faster.
+    const pages = 80 + 40 * (BROWSER_KILLS - 1);
+    const small = await startFixtureSite({ pages });
+    const profileDir = profileDirFor(join(home.path, 'profiles'), 'browser-kill');
     try {
       const effects = join(home.path, 'browser-kill-effects.log');
       // At `info` the crawler says on stderr when it sees the browser die and relaunches it.
       const run = startCrawler(small.url, { ...env, RAPTOR_LOG_LEVEL: 'info' }, effects, 'browser-kill', 20);
       const start = await run.started;
-      await new Promise((r) => setTimeout(r, 1500));
-      const kept = await readKeepAlive(profileDirFor(join(home.path, 'profiles'), 'browser-kill'));
-      expect(kept?.browserId).toBe(start.browserId);
-      await killHard(kept!.pid, true);
-      expect(await exitCode(run, 150_000), run.stderr().slice(-4000)).toBe(0);
-      expect(run.stderr()).toMatch(/the browser died; relaunching/);
-      expect(run.events.at(-1)).toMatchObject({ event: 'done', progress: { completed: SMALL_PAGES, failed: 0 } });
+      const browserIds = [start.browserId as string];
+      let kills = 0;
+      let exited = false;
+      void run.exited.then(() => (exited = true));
+      /** Whether the last kill hit a browser the crawler was still relaunching with (not yet in its heartbeat). */
+      let lastKillEarly = false;
+      const crawlingOn = async (browserId: string): Promise<boolean> => (await readHeartbeat(crawlDirFor(home.path, 'browser-kill')))?.browserId === browserId;
+      while (kills < BROWSER_KILLS && !exited) {
+        // Early kills land while the crawler opens its tabs (a tab opening as the browser died once hung it:
+        // open-tab.test.ts) or while it is still putting the saved state into the new browser.
+        await new Promise((r) => setTimeout(r, 50 + random() * (kills === 0 ? 1500 : 2000)));
+        const kept = await readKeepAlive(profileDir);
+        expect(kept?.browserId, seeded(`kill ${kills + 1}`)).toBe(browserIds.at(-1));
+        if (lastKillEarly) {
+          // Twice in a row during a relaunch would be a browser that cannot start (the crawler tries 3 times): let this one be used first.
+          for (let waited = 0; !exited && waited < 60_000 && !(await crawlingOn(kept!.browserId)); waited += 100) await new Promise((r) => setTimeout(r, 100));
+        }
+        if (exited) break;
+        lastKillEarly = !(await crawlingOn(kept!.browserId));
+        await killHard(kept!.pid, true);
+        kills++;
+        // The crawler relaunches: a new browser is recorded (or the crawl ends, when it was the last pages).
+        for (let waited = 0; !exited && waited < 60_000; waited += 100) {
+          const next = await readKeepAlive(profileDir);
+          if (next && next.browserId !== kept!.browserId) {
+            browserIds.push(next.browserId);
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      expect(kills, seeded('browser kills')).toBeGreaterThanOrEqual(1);
+      expect(await exitCode(run, 150_000), seeded(run.stderr().slice(-4000))).toBe(0);
+      // One relaunch per kill: after a death seen while crawling, or again when the browser died while being relaunched.
+      // (A kill while the crawl was already closing needs none.)
+      const relaunches = run.stderr().match(/the browser died; relaunching|the relaunched browser failed too; relaunching again/g)?.length ?? 0;
+      expect(relaunches, seeded('relaunches')).toBeGreaterThanOrEqual(1);
+      expect(relaunches, seeded('relaunches')).toBeLessThanOrEqual(kills);
+      expect(run.events.at(-1)).toMatchObject({ event: 'done', progress: { completed: pages, failed: 0 } });
       // Pages behind the login answer 401 when logged out; those never count as done. All did.
       const done = new Set((await readFile(effects, 'utf8')).trim().split('\n'));
-      expect(done.size).toBe(SMALL_PAGES);
-      const relaunched = await readKeepAlive(profileDirFor(join(home.path, 'profiles'), 'browser-kill'));
-      expect(relaunched?.browserId).not.toBe(start.browserId);
+      expect(done.size).toBe(pages);
+      expect(new Set(browserIds).size).toBe(browserIds.length); // every relaunch is a new browser
     } finally {
       await small.close();
     }
-  }, 180_000);
+  }, 180_000 + BROWSER_KILLS * 20_000);
 });

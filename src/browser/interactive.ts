@@ -13,6 +13,7 @@ import type { BrowserContext } from 'playwright-core';
 import { captureContext, type Captured } from './capture.js';
 import { launchWithState, type BrowserLaunchOptions, type SavedState } from './launch.js';
 import { mirrorSessionStorage } from './session-storage-mirror.js';
+import { openTab } from './connection-bound.js';
 
 export interface InteractiveOptions {
   url?: string;
@@ -62,7 +63,7 @@ export async function browseInteractively(state: SavedState, options: Interactiv
     });
     void options.stop?.then(resolve);
   });
-  const page = await context.newPage();
+  const page = await openTab(context);
   if (options.url) await page.goto(options.url);
   await options.onReady?.(context);
 

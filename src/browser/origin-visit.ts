@@ -6,10 +6,11 @@
  * `setStorageState` (apply-state.ts).
  */
 import type { BrowserContext, Page } from 'playwright-core';
+import { openTab } from './connection-bound.js';
 
 export async function visitOrigins(context: BrowserContext, origins: string[], onEach?: (page: Page, origin: string) => Promise<void>): Promise<void> {
   if (origins.length === 0) return;
-  const page = await context.newPage();
+  const page = await openTab(context);
   try {
     await page.route('**/*', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<html></html>' }));
     for (const origin of origins) {

@@ -16,6 +16,7 @@ import { connectCdp } from './connect.js';
 import { attachChecked, liveBrowserOf, pinnedEndpoint, type RecordedBrowser } from './identity.js';
 import { findBrowser } from './find.js';
 import { launchKeepAlive, runningKeepAlive, stopKeepAlive, type KeptAliveBrowser } from './keep-alive.js';
+import { firstLineOf } from '../core/error-text.js';
 import { RaptorError } from '../core/errors.js';
 import { launchWithState, type BrowserLaunchOptions } from './launch.js';
 import { addSessionStorage } from './session-storage.js';
@@ -26,6 +27,7 @@ import type { SessionRecord } from '../core/record.js';
 import { redactUrlsIn } from '../core/redact-url.js';
 import { redactUrl, type Logger } from '../env/log.js';
 import { profileDirFor } from '../env/paths.js';
+import { openTab, unlessDisconnected } from './connection-bound.js';
 
 export type RestoreMode = 'reattached' | 'relaunched';
 
@@ -152,11 +154,8 @@ export async function restoreRecord(given: SessionRecord, ctx: RestoreContext, o
     const kept = await launchDetached(record, ctx, options);
     const browser = await connectCdp(pinnedEndpoint(kept.cdpUrl, kept.browserId), FRESH_CONNECT_TIMEOUT_MS); // the browser just launched, not a newcomer on its port
     try {
-      const context = browser.contexts()[0] ?? (await browser.newContext());
-      await applyState(context, record.storageState);
-      await addSessionStorage(context, record.sessionStorage);
-      await applyAttachIdentity(context, record.identity);
-      const page = options.url ? await openUrl(context, options.url) : undefined;
+      // Bounded by the connection: a browser killed meanwhile can leave a Playwright call pending forever (connection-bound.ts).
+      const { context, page } = await unlessDisconnected(browser, putState(browser, record, options.url), 'its saved state was being put in');
       return {
         browser,
         context,
@@ -169,10 +168,11 @@ export async function restoreRecord(given: SessionRecord, ctx: RestoreContext, o
         close: () => browser.close(),
       };
     } catch (error) {
+      const failure = stateRejected(record, error, browser); // before closing: was it the browser that went away?
       // Do not leave a detached browser behind that holds half a session.
-      await browser.close().catch(() => undefined); // the state error below is what the caller must see; stopKeepAlive ends it anyway
+      await browser.close().catch(() => undefined); // the state error is what the caller must see; stopKeepAlive ends it anyway
       await stopKeepAlive(kept.profileDir);
-      throw stateRejected(record, error);
+      throw failure;
     }
   }
 
@@ -181,6 +181,15 @@ export async function restoreRecord(given: SessionRecord, ctx: RestoreContext, o
   });
   const page = options.url ? await openUrl(context, options.url) : undefined;
   return { browser, context, mode: 'relaunched', session: record, reattachFailure, ...(page ? { page } : {}), close: () => browser.close() };
+}
+
+/** The saved state, sessionStorage and identity put into a browser just launched for `record`; `url` opened. */
+async function putState(browser: Browser, record: SessionRecord, url: string | undefined): Promise<{ context: BrowserContext; page?: Page }> {
+  const context = browser.contexts()[0] ?? (await browser.newContext());
+  await applyState(context, record.storageState);
+  await addSessionStorage(context, record.sessionStorage);
+  await applyAttachIdentity(context, record.identity);
+  return url ? { context, page: await openUrl(context, url) } : { context };
 }
 
 /**
@@ -215,20 +224,31 @@ async function reattachSlowOwnBrowser(record: SessionRecord, ctx: RestoreContext
  */
 async function attachedContext(browser: Browser, record: SessionRecord): Promise<BrowserContext> {
   try {
-    const context = browser.contexts()[0] ?? (await browser.newContext());
-    await reinstallPasskeys(context, record.storageState);
-    await applyAttachIdentity(context, record.identity);
-    return context;
+    const attach = async (): Promise<BrowserContext> => {
+      const context = browser.contexts()[0] ?? (await browser.newContext());
+      await reinstallPasskeys(context, record.storageState);
+      await applyAttachIdentity(context, record.identity);
+      return context;
+    };
+    return await unlessDisconnected(browser, attach(), 'the session was being attached');
   } catch (error) {
-    await browser.close().catch(() => undefined); // disconnects only; the error below is what the caller must see
-    throw stateRejected(record, error);
+    const failure = stateRejected(record, error, browser);
+    await browser.close().catch(() => undefined); // disconnects only; the error is what the caller must see
+    throw failure;
   }
 }
 
-/** Chromium refusing the saved state (e.g. a partitioned cookie without `secure`) is the session's fault, not raptor's. */
-function stateRejected(record: SessionRecord, error: unknown): unknown {
+/**
+ * Chromium refusing the saved state (e.g. a partitioned cookie without `secure`) is the session's
+ * fault, not raptor's. A browser that died meanwhile (killed, crashed) refused nothing: that is
+ * `BROWSER_FAILED`, and the session is as good as it was (a crawler relaunches again on it).
+ */
+function stateRejected(record: SessionRecord, error: unknown, browser?: Browser): unknown {
   if (error instanceof RaptorError) return error;
-  const message = (error as Error).message?.split('\n')[0] ?? String(error);
+  const message = firstLineOf(error);
+  if (browser && !browser.isConnected()) {
+    return new RaptorError('BROWSER_FAILED', `The browser of \`${record.name}\` died while its saved state was being put in (${message}). The session is unchanged: restore it again.`, { cause: error });
+  }
   return new RaptorError('INVALID_SESSION', `The browser rejected the saved state of \`${record.name}\`: ${message}. Fix the session file (\`raptor validate ${record.name}\`) or save it again.`, { cause: error });
 }
 
@@ -250,7 +270,7 @@ async function withExecutable(launch: BrowserLaunchOptions = {}, ctx: RestoreCon
 }
 
 async function openUrl(context: BrowserContext, url: string): Promise<Page> {
-  const page = context.pages().find((p) => p.url() === 'about:blank') ?? (await context.newPage());
+  const page = context.pages().find((p) => p.url() === 'about:blank') ?? (await openTab(context));
   await page.goto(url);
   return page;
 }

@@ -20,6 +20,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { probeCdp } from '../browser/connect.js';
+import { firstLineOf } from '../core/error-text.js';
 import { RaptorError, isRaptorError } from '../core/errors.js';
 import { SessionManager } from '../manager.js';
 import { stemFor } from '../core/names.js';
@@ -39,6 +40,9 @@ import { readHeartbeat, takeOwnership, type Ownership } from './owner.js';
 import { TabLedger } from './tabs.js';
 import { prepareBrowser } from './takeover.js';
 import type { CrawlState, Progress } from './state.js';
+
+/** Relaunches tried after a browser death when each new browser dies too before it is usable. */
+const RELAUNCH_ATTEMPTS = 3;
 
 export interface CrawlOptions {
   /** The session the crawl runs as. */
@@ -405,8 +409,17 @@ export class Crawl {
       this.manager.logger.warn({ session: this.options.session }, 'the browser died; relaunching with the saved state');
       await this.restored.close().catch(() => undefined); // the old connection is already dead
       this.tabs.forgetAll();
-      this.owner.fence.check();
-      this.restored = await this.manager.restore(this.options.session, { ...this.options.restoreOptions, keepAlive: true });
+      for (let attempt = 1; ; attempt++) {
+        this.owner.fence.check();
+        try {
+          this.restored = await this.manager.restore(this.options.session, { ...this.options.restoreOptions, keepAlive: true });
+          break;
+        } catch (error) {
+          // The new browser died too before it was usable (killed again, crashing at start): try again, a few times.
+          if (attempt >= RELAUNCH_ATTEMPTS || !(isRaptorError(error, 'BROWSER_FAILED') || isRaptorError(error, 'BROWSER_UNREACHABLE'))) throw error;
+          this.manager.logger.warn({ session: this.options.session, attempt, err: firstLineOf(error) }, 'the relaunched browser failed too; relaunching again');
+        }
+      }
       this.mode = this.restored.mode;
     })().finally(() => (this.recovering = undefined));
     return this.recovering;

@@ -14,6 +14,7 @@ import { httpBase } from '../browser/connect.js';
 import type { BrowserCheck } from '../browser/identity.js';
 import { isRaptorError } from '../core/errors.js';
 import { readJsonFileSync } from '../fs/json-file.js';
+import { openTab } from '../browser/connection-bound.js';
 
 export const TABS_FILE = 'tabs.json';
 
@@ -29,7 +30,7 @@ export class TabLedger {
 
   /** Opens a tab in `context` and records it. */
   async open(context: BrowserContext): Promise<Page> {
-    const page = await context.newPage();
+    const page = await openTab(context);
     try {
       const id = await targetIdOf(context, page);
       this.ids.set(page, id);

@@ -26,6 +26,7 @@ import { missingLoginEvidence } from '../login/login-evidence.js';
 import { loadRecipeFor } from '../login/recipe.js';
 import type { SessionManager } from '../manager.js';
 import { earliestExpiry, expiresTooSoon } from './policy.js';
+import { openTab } from '../browser/connection-bound.js';
 
 export type KeepResult = 'refreshed' | 'logged-in' | 'failed';
 
@@ -148,7 +149,7 @@ async function visitSession(deps: RefreshDeps, record: SessionRecord, recipe: Re
 }
 
 async function visitIn(context: BrowserContext, recipe: Recipe, url: string, ownTab: boolean): Promise<Omit<Visit, 'via'>> {
-  const page = await context.newPage();
+  const page = await openTab(context);
   try {
     await goto(page, url);
     const passed = recipe.check ? await checkPassed(recipe, page) : true;

@@ -36,6 +36,7 @@ import { missingLoginEvidence } from './login-evidence.js';
 import { checkOnce } from './check-flight.js';
 import { VERIFIED_REUSE_MS, clearFailed, failedSince, recentlyVerified, stampFailed, stampVerified } from './login-stamps.js';
 import { identityProblem, loginContextOptions, roleIdentity } from './role-identity.js';
+import { openTab } from '../browser/connection-bound.js';
 
 /**
  * A login recipe: how one session logs in and how to tell it still is. The same shape serves
@@ -293,7 +294,7 @@ export async function contextWithSession(browser: Browser, record: Pick<SessionR
 export async function runCheck(browser: Browser, record: Pick<SessionRecord, 'storageState' | 'sessionStorage' | 'identity'>, options: Pick<LoginOptions, 'check' | 'url' | 'contextOptions' | 'checkTimeout'>): Promise<boolean> {
   const context = await contextWithSession(browser, record, options.contextOptions);
   try {
-    return await checkPage(await context.newPage(), options, options.contextOptions);
+    return await checkPage(await openTab(context), options, options.contextOptions);
   } finally {
     await context.close();
   }
@@ -336,7 +337,7 @@ export async function checkAnswer(check: NonNullable<Recipe['check']>, page: Pag
 async function runLogin(browser: Browser, name: string, options: LoginOptions, timeoutMs: number) {
   const context = await browser.newContext(loginContextOptions(name, options.identity, options.contextOptions));
   try {
-    const page = await context.newPage();
+    const page = await openTab(context);
     try {
       await withTimeout(options.login(page, { session: name }), timeoutMs, () => {
         throw new RaptorError('LOGIN_FAILED', `login() for \`${name}\` did not finish within ${timeoutMs} ms. Nothing was saved; raise \`loginTimeout\` if the login is just slow.`);

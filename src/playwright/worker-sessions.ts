@@ -23,6 +23,7 @@ import { recipeCheck } from '../login/ensure.js';
 import { CHECK_FAILED, checkPage, contextWithSession, ensureSession, findReusable, logInUnderLock, needsCheck, roleWork, runCheck, savedProblem, staleReason, writeStateFile } from './ensure-session.js';
 import type { RoleOptions } from './ensure-session.js';
 import { roleOptions } from './roles.js';
+import { openTab } from '../browser/connection-bound.js';
 
 /** A role's record for one test: `verified` false means its `check()` is still to run in the test's page. */
 export interface Resolved {
@@ -184,7 +185,7 @@ async function rotateState(name: string, role: RoleOptions, previous: SessionRec
     if (!browser) return undefined;
     const checkContext = await contextWithSession(browser, candidate, contextOptions);
     try {
-      const page = await checkContext.newPage();
+      const page = await openTab(checkContext);
       const url = role.url ?? contextOptions.baseURL;
       if (url) await page.goto(url);
       if (!(await recipeCheck(role.check, page))) return undefined;
