@@ -45,6 +45,11 @@ async function exitCode(run: Run, ms: number): Promise<number | null> {
   throw new Error(`the crawler did not finish within ${ms / 1000} s.\nIts last events:\n${last}\nIts stderr:\n${run.stderr().slice(-4000)}`);
 }
 
+/** Polls `done` every 100 ms until it holds, for at most 60 s (a crawler that never gets there then fails on its exit code). */
+async function until(done: () => Promise<boolean>): Promise<void> {
+  for (let waited = 0; waited < 60_000 && !(await done()); waited += 100) await new Promise((r) => setTimeout(r, 100));
+}
+
 function startCrawler(site: string, env: NodeJS.ProcessEnv, effects: string, session: string, pageDelayMs: number): Run {
   const run = spawnCrawler([site, '--session', session, '--concurrency', String(CONCURRENCY), '--page-delay-ms', String(pageDelayMs), '--effects-log', effects], env);
   runs.push(run);
@@ -135,23 +140,18 @@ describe('crawler crash recovery', () => {
         await new Promise((r) => setTimeout(r, 50 + random() * (kills === 0 ? 1500 : 2000)));
         const kept = await readKeepAlive(profileDir);
         expect(kept?.browserId, seeded(`kill ${kills + 1}`)).toBe(browserIds.at(-1));
-        if (lastKillEarly) {
-          // Twice in a row during a relaunch would be a browser that cannot start (the crawler tries 3 times): let this one be used first.
-          for (let waited = 0; !exited && waited < 60_000 && !(await crawlingOn(kept!.browserId)); waited += 100) await new Promise((r) => setTimeout(r, 100));
-        }
+        // Twice in a row during a relaunch would be a browser that cannot start (the crawler tries 3 times): let this one be used first.
+        if (lastKillEarly) await until(async () => exited || (await crawlingOn(kept!.browserId)));
         if (exited) break;
         lastKillEarly = !(await crawlingOn(kept!.browserId));
         await killHard(kept!.pid, true);
         kills++;
         // The crawler relaunches: a new browser is recorded (or the crawl ends, when it was the last pages).
-        for (let waited = 0; !exited && waited < 60_000; waited += 100) {
+        await until(async () => {
           const next = await readKeepAlive(profileDir);
-          if (next && next.browserId !== kept!.browserId) {
-            browserIds.push(next.browserId);
-            break;
-          }
-          await new Promise((r) => setTimeout(r, 100));
-        }
+          if (next && next.browserId !== kept!.browserId) browserIds.push(next.browserId);
+          return exited || browserIds.at(-1) !== kept!.browserId;
+        });
       }
       expect(kills, seeded('browser kills')).toBeGreaterThanOrEqual(1);
       expect(await exitCode(run, 150_000), seeded(run.stderr().slice(-4000))).toBe(0);

@@ -224,18 +224,19 @@ async function reattachSlowOwnBrowser(record: SessionRecord, ctx: RestoreContext
  */
 async function attachedContext(browser: Browser, record: SessionRecord): Promise<BrowserContext> {
   try {
-    const attach = async (): Promise<BrowserContext> => {
-      const context = browser.contexts()[0] ?? (await browser.newContext());
-      await reinstallPasskeys(context, record.storageState);
-      await applyAttachIdentity(context, record.identity);
-      return context;
-    };
-    return await unlessDisconnected(browser, attach(), 'the session was being attached');
+    return await unlessDisconnected(browser, bringConnectionState(browser, record), 'the session was being attached');
   } catch (error) {
     const failure = stateRejected(record, error, browser);
     await browser.close().catch(() => undefined); // disconnects only; the error is what the caller must see
     throw failure;
   }
+}
+
+async function bringConnectionState(browser: Browser, record: SessionRecord): Promise<BrowserContext> {
+  const context = browser.contexts()[0] ?? (await browser.newContext());
+  await reinstallPasskeys(context, record.storageState);
+  await applyAttachIdentity(context, record.identity);
+  return context;
 }
 
 /**
